@@ -1,0 +1,73 @@
+# elmai: every target does its own set-up on a fresh Debian machine.
+#   make demo   set up, then run the main job on the embedded default data
+#   make test   set up, then run all tests (pytest drives the C++/C and Fortran tests too)
+#   make bench  set up, then print benchmark ratios (bench-results/*.json)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# System packages (Debian names) and the commands/files that show they are present.
+APT_PACKAGES := gfortran libnetcdf-dev pkg-config cmake ninja-build build-essential
+PY_DEPS := numpy netCDF4 xarray tqdm matplotlib pyyaml pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12"
+CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml
+
+.PHONY: all setup sysdeps demo test test-fast bench lint clean distclean
+all: setup
+
+sysdeps: $(VENV)/.sysdeps
+$(VENV)/.sysdeps:
+	@missing=""; \
+	command -v gfortran >/dev/null || missing="$$missing gfortran"; \
+	pkg-config --exists netcdf 2>/dev/null || missing="$$missing libnetcdf-dev"; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	command -v cmake >/dev/null || missing="$$missing cmake"; \
+	command -v ninja >/dev/null || missing="$$missing ninja-build"; \
+	command -v g++ >/dev/null || missing="$$missing build-essential"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "[elmai] installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "[elmai] missing system packages:$$missing"; \
+	    echo "        install them (Debian: sudo apt-get install$$missing; HPC: module load netcdf-c gcc cmake)"; \
+	    exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.deps: $(VENV)/bin/python Makefile
+	@echo "[elmai] installing $(TORCH_SPEC) and Python dependencies into $(VENV)"
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "$(TORCH_SPEC)"
+	$(PIP) install -q $(PY_DEPS)
+	@touch $@
+
+$(VENV)/.built: $(VENV)/.sysdeps $(VENV)/.deps $(CORE_SOURCES)
+	@echo "[elmai] building the compiled core (C++/Fortran) against $$($(PY) -c 'import torch;print(torch.__version__)')"
+	$(PIP) install -q --no-build-isolation --no-deps -e .
+	@touch $@
+
+setup: $(VENV)/.built
+
+test: setup
+	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check python tests benchmarks
+
+demo: setup
+	$(PY) -m elmai.demo $(DEMO_ARGS)
+
+bench: setup
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf build bench-results demo-output
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,179 @@
+#include "elmai/classic_layout.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "elmai/error.hpp"
+
+namespace elmai {
+namespace {
+
+constexpr std::uint32_t kDimTag = 0x0A, kVarTag = 0x0B, kAttTag = 0x0C;
+
+std::size_t nc_type_size(std::uint32_t t) {
+  switch (t) {
+    case 1: case 2: case 7: return 1;    // byte, char, ubyte
+    case 3: case 8: return 2;            // short, ushort
+    case 4: case 5: case 9: return 4;    // int, float, uint
+    case 6: case 10: case 11: return 8;  // double, int64, uint64
+    default: return 0;
+  }
+}
+
+// Sequential big-endian reader over the file header, reading more bytes on demand.
+class HeaderReader {
+ public:
+  HeaderReader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+
+  std::uint64_t u32() { return be(4); }
+  std::uint64_t u64() { return be(8); }
+  void skip(std::uint64_t n) {
+    ensure(n);
+    pos_ += n;
+  }
+  std::string name(bool v5) {
+    std::uint64_t len = v5 ? u64() : u32();
+    if (len > (1u << 20)) fail("name length out of range");
+    ensure(len);
+    std::string s(reinterpret_cast<const char*>(buf_.data() + pos_), len);
+    pos_ += (len + 3) & ~std::uint64_t(3);
+    return s;
+  }
+  [[noreturn]] void fail(const std::string& why) const {
+    throw Error(ErrorKind::Format, "'" + path_ + "': malformed or truncated NetCDF header (" + why + ")");
+  }
+
+ private:
+  std::uint64_t be(int n) {
+    ensure(n);
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | buf_[pos_ + i];
+    pos_ += n;
+    return v;
+  }
+  void ensure(std::uint64_t n) {
+    while (buf_.size() < pos_ + n) {
+      std::size_t old = buf_.size();
+      std::size_t want = std::max<std::size_t>(old * 2, std::max<std::size_t>(65536, pos_ + n));
+      buf_.resize(want);
+      ssize_t got = ::pread(fd_, buf_.data() + old, want - old, static_cast<off_t>(old));
+      if (got < 0) fail(std::string("read error: ") + std::strerror(errno));
+      buf_.resize(old + static_cast<std::size_t>(got));
+      if (got == 0) fail("unexpected end of file");
+    }
+  }
+  int fd_;
+  std::string path_;
+  std::vector<unsigned char> buf_;
+  std::uint64_t pos_ = 0;
+};
+
+void skip_attributes(HeaderReader& r, bool v5) {
+  std::uint64_t tag = r.u32();
+  std::uint64_t n = v5 ? r.u64() : r.u32();
+  if (tag == 0 && n == 0) return;
+  if (tag != kAttTag) r.fail("expected attribute list");
+  for (std::uint64_t i = 0; i < n; ++i) {
+    r.name(v5);
+    std::size_t sz = nc_type_size(static_cast<std::uint32_t>(r.u32()));
+    if (sz == 0) r.fail("unknown attribute type");
+    std::uint64_t len = v5 ? r.u64() : r.u32();
+    r.skip((len * sz + 3) & ~std::uint64_t(3));
+  }
+}
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+std::uint64_t ClassicLayout::required_size() const {
+  std::uint64_t end = 0;
+  for (const auto& v : vars) {
+    if (v.bytes == 0) continue;
+    if (!v.record)
+      end = std::max(end, v.begin + v.bytes);
+    else if (numrecs > 0)
+      end = std::max(end, v.begin + (numrecs - 1) * recsize + v.bytes);
+  }
+  return end;
+}
+
+bool is_classic_file(const std::string& path) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return false;
+  unsigned char m[4];
+  if (::pread(f.fd, m, 4, 0) != 4) return false;
+  return m[0] == 'C' && m[1] == 'D' && m[2] == 'F' && (m[3] == 1 || m[3] == 2 || m[3] == 5);
+}
+
+ClassicLayout read_classic_layout(const std::string& path) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) throw Error(ErrorKind::File, "cannot open '" + path + "': " + std::strerror(errno));
+  HeaderReader r(f.fd, path);
+  ClassicLayout L;
+  std::uint64_t magic = r.u32();
+  if ((magic >> 8) != 0x434446) r.fail("bad magic number");
+  L.version = static_cast<int>(magic & 0xff);
+  if (L.version != 1 && L.version != 2 && L.version != 5) r.fail("unknown version");
+  const bool v5 = L.version == 5;
+  L.numrecs = v5 ? r.u64() : r.u32();
+  if (!v5 && L.numrecs == 0xFFFFFFFFu) r.fail("streaming files are not supported");
+
+  std::vector<std::uint64_t> dimlen;
+  std::uint64_t tag = r.u32();
+  std::uint64_t ndims = v5 ? r.u64() : r.u32();
+  if (!(tag == 0 && ndims == 0)) {
+    if (tag != kDimTag) r.fail("expected dimension list");
+    for (std::uint64_t i = 0; i < ndims; ++i) {
+      r.name(v5);
+      dimlen.push_back(v5 ? r.u64() : r.u32());
+    }
+  }
+  skip_attributes(r, v5);
+
+  tag = r.u32();
+  std::uint64_t nvars = v5 ? r.u64() : r.u32();
+  if (!(tag == 0 && nvars == 0) && tag != kVarTag) r.fail("expected variable list");
+  std::vector<std::uint64_t> padded_rec;
+  for (std::uint64_t i = 0; i < (tag == 0 ? 0 : nvars); ++i) {
+    ClassicVariable v;
+    v.name = r.name(v5);
+    std::uint64_t nd = v5 ? r.u64() : r.u32();
+    std::uint64_t count = 1;
+    for (std::uint64_t d = 0; d < nd; ++d) {
+      std::uint64_t id = v5 ? r.u64() : r.u32();
+      if (id >= dimlen.size()) r.fail("dimension id out of range in '" + v.name + "'");
+      if (d == 0 && dimlen[id] == 0)
+        v.record = true;  // the unlimited dimension has length 0 in the header
+      else
+        count *= dimlen[id];
+    }
+    skip_attributes(r, v5);
+    std::size_t sz = nc_type_size(static_cast<std::uint32_t>(r.u32()));
+    if (sz == 0) r.fail("unknown type of '" + v.name + "'");
+    (void)(v5 ? r.u64() : r.u32());  // vsize: recomputed below (it saturates for big vars)
+    v.begin = L.version == 1 ? r.u32() : r.u64();
+    v.bytes = count * sz;
+    if (v.record) padded_rec.push_back((v.bytes + 3) & ~std::uint64_t(3));
+    L.vars.push_back(std::move(v));
+  }
+  // netcdf-c: a lone record variable is not padded within its record.
+  if (padded_rec.size() == 1) {
+    for (const auto& v : L.vars)
+      if (v.record) L.recsize = v.bytes;
+  } else {
+    for (auto p : padded_rec) L.recsize += p;
+  }
+  return L;
+}
+
+}  // namespace elmai

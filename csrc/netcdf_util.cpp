@@ -1,0 +1,111 @@
+#include "elmai/netcdf_util.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace elmai::nc {
+
+void check(int status, const std::string& path, const std::string& what, const std::string& var) {
+  if (status == NC_NOERR) return;
+  std::string msg = what + " failed for '" + path + "'";
+  if (!var.empty()) msg += ", variable '" + var + "'";
+  msg += ": ";
+  msg += nc_strerror(status);
+  ErrorKind kind = ErrorKind::Format;
+  switch (status) {
+    case NC_ENOTVAR:
+    case NC_ENOTATT:
+    case NC_EBADDIM:
+      kind = ErrorKind::Variable;
+      break;
+    case NC_EPERM:
+    case NC_EEXIST:
+      kind = ErrorKind::File;
+      break;
+    case NC_ERANGE:
+      kind = ErrorKind::Value;
+      break;
+    default:
+      if (status > 0) kind = ErrorKind::File;  // positive statuses are errno values
+  }
+  throw Error(kind, msg);
+}
+
+std::size_t type_size(nc_type type) {
+  switch (type) {
+    case NC_BYTE: case NC_CHAR: case NC_UBYTE: return 1;
+    case NC_SHORT: case NC_USHORT: return 2;
+    case NC_INT: case NC_UINT: case NC_FLOAT: return 4;
+    case NC_DOUBLE: case NC_INT64: case NC_UINT64: return 8;
+    default:
+      throw Error(ErrorKind::Dtype, "unsupported netCDF type " + std::to_string(type) +
+                                        " (only atomic types are supported)");
+  }
+}
+
+std::string dtype_of(nc_type type) {
+  switch (type) {
+    case NC_BYTE: return "|i1";
+    case NC_CHAR: return "|S1";
+    case NC_UBYTE: return "|u1";
+    case NC_SHORT: return "<i2";
+    case NC_USHORT: return "<u2";
+    case NC_INT: return "<i4";
+    case NC_UINT: return "<u4";
+    case NC_FLOAT: return "<f4";
+    case NC_DOUBLE: return "<f8";
+    case NC_INT64: return "<i8";
+    case NC_UINT64: return "<u8";
+    default:
+      throw Error(ErrorKind::Dtype, "unsupported netCDF type " + std::to_string(type));
+  }
+}
+
+nc_type type_of_dtype(const std::string& dtype) {
+  static const nc_type all[] = {NC_BYTE, NC_CHAR, NC_UBYTE, NC_SHORT, NC_USHORT, NC_INT,
+                                NC_UINT, NC_FLOAT, NC_DOUBLE, NC_INT64, NC_UINT64};
+  for (nc_type t : all)
+    if (dtype_of(t) == dtype) return t;
+  throw Error(ErrorKind::Dtype, "dtype " + dtype + " has no netCDF equivalent");
+}
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    if (ncid_ >= 0) nc_close(ncid_);
+    ncid_ = o.ncid_;
+    path_ = std::move(o.path_);
+    o.ncid_ = -1;
+  }
+  return *this;
+}
+
+Handle::~Handle() {
+  if (ncid_ >= 0) nc_close(ncid_);
+}
+
+void Handle::close() {
+  if (ncid_ < 0) return;
+  int id = ncid_;
+  ncid_ = -1;
+  check(nc_close(id), path_, "closing");
+}
+
+Handle open_readonly(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(ErrorKind::File, "cannot open '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw Error(ErrorKind::File, "cannot open '" + path + "': not a regular file");
+  int ncid = -1;
+  int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
+  if (status == NC_ENOTNC || status == NC_EHDFERR || status == NC_EINVAL || status == NC_ENOMEM ||
+      status == NC_EVARSIZE || status == NC_ENOTBUILT)
+    throw Error(ErrorKind::Format, "'" + path + "' is not a readable NetCDF file (" +
+                                       nc_strerror(status) + "); is it truncated or another format?");
+  check(status, path, "opening");
+  return Handle(ncid, path);
+}
+
+}  // namespace elmai::nc

@@ -1,0 +1,192 @@
+// pybind11 face of the core: elmai._core. Python-facing wrappers live in python/elmai.
+#include <pybind11/numpy.h>
+#include <cstring>
+#include <string_view>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "elmai/build_info.hpp"
+#include "elmai/dataset_writer.hpp"
+#include "elmai/restart_file.hpp"
+#include "elmai/restart_writer.hpp"
+
+namespace py = pybind11;
+using elmai::ErrorKind;
+
+namespace {
+
+const char* exception_class(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::File: return "ElmaiFileError";
+    case ErrorKind::Format: return "FileFormatError";
+    case ErrorKind::Variable: return "VariableNotFoundError";
+    case ErrorKind::Shape: return "ShapeError";
+    case ErrorKind::Dtype: return "DtypeError";
+    case ErrorKind::Value: return "InvalidValueError";
+    case ErrorKind::Argument: return "InvalidArgumentError";
+    default: return "ElmaiError";
+  }
+}
+
+py::object attribute_value(const elmai::Attribute& a) {
+  if (a.type == NC_CHAR) {
+    std::string s(a.bytes.begin(), a.bytes.end());
+    while (!s.empty() && s.back() == '\0') s.pop_back();
+    return py::str(py::bytes(s).attr("decode")("utf-8", "replace"));
+  }
+  py::array arr(py::dtype(elmai::nc::dtype_of(a.type)), {static_cast<py::ssize_t>(a.length)});
+  std::memcpy(arr.mutable_data(), a.bytes.data(), a.bytes.size());
+  return std::move(arr);
+}
+
+py::dict attributes_dict(const elmai::RestartFile& f, const std::string& var) {
+  py::dict d;
+  for (const auto& a : f.attributes(var)) d[py::str(a.name)] = attribute_value(a);
+  return d;
+}
+
+py::array read_variable(const elmai::RestartFile& f, const std::string& name) {
+  const auto& v = f.info(name);
+  std::vector<py::ssize_t> shape(v.shape.begin(), v.shape.end());
+  py::array arr(py::dtype(elmai::nc::dtype_of(v.type)), shape);
+  const std::size_t nbytes = static_cast<std::size_t>(arr.nbytes());
+  void* data = arr.mutable_data();
+  {
+    py::gil_scoped_release release;
+    f.read(name, data, nbytes);
+  }
+  return arr;
+}
+
+void write_restart(const std::string& src, const std::string& dst, const py::dict& updates,
+                   const std::string& history) {
+  std::vector<elmai::VariableUpdate> list;
+  std::vector<py::array> keep;  // holds contiguous copies alive during the write
+  for (auto item : updates) {
+    auto name = item.first.cast<std::string>();
+    py::array arr = py::array::ensure(item.second, py::array::c_style);
+    if (!arr) throw elmai::Error(ErrorKind::Dtype, "update for '" + name + "' is not an array");
+    elmai::VariableUpdate u;
+    u.name = name;
+    std::string dt = py::str(arr.dtype().attr("str"));
+    try {
+      u.type = elmai::nc::type_of_dtype(dt);
+    } catch (const elmai::Error&) {
+      throw elmai::Error(ErrorKind::Dtype, "update for '" + name + "' has dtype " + dt +
+                                               ", which no restart variable can hold");
+    }
+    for (py::ssize_t k = 0; k < arr.ndim(); ++k) u.shape.push_back(static_cast<std::size_t>(arr.shape(k)));
+    u.data = arr.data();
+    keep.push_back(arr);
+    list.push_back(std::move(u));
+  }
+  py::gil_scoped_release release;
+  elmai::write_restart(src, dst, list, history);
+}
+
+// Converts a Python attribute value (str or array-like) into a NewAttribute whose data
+// points into `keep`, which must outlive the write.
+elmai::NewAttribute to_attribute(const std::string& name, const py::handle& value, std::vector<py::object>& keep) {
+  elmai::NewAttribute a;
+  a.name = name;
+  if (py::isinstance<py::str>(value)) {
+    py::bytes b = py::reinterpret_borrow<py::str>(value).attr("encode")("utf-8");
+    keep.push_back(b);
+    std::string_view view = PyBytes_AsString(b.ptr());
+    a.type = NC_CHAR;
+    a.length = static_cast<std::size_t>(PyBytes_Size(b.ptr()));
+    a.data = view.data();
+    return a;
+  }
+  py::array arr = py::array::ensure(py::module_::import("numpy").attr("atleast_1d")(value), py::array::c_style);
+  if (!arr) throw elmai::Error(ErrorKind::Dtype, "attribute '" + name + "' is neither text nor numeric");
+  keep.push_back(arr);
+  a.type = elmai::nc::type_of_dtype(py::str(arr.dtype().attr("str")));
+  a.length = static_cast<std::size_t>(arr.size());
+  a.data = arr.data();
+  return a;
+}
+
+std::vector<elmai::NewAttribute> to_attributes(const py::dict& attrs, std::vector<py::object>& keep) {
+  std::vector<elmai::NewAttribute> out;
+  for (auto item : attrs) out.push_back(to_attribute(item.first.cast<std::string>(), item.second, keep));
+  return out;
+}
+
+// variables: list of (name, dims tuple, array, attrs dict)
+void create_file(const std::string& path, const std::string& format, const py::list& dims,
+                 const py::dict& global_attrs, const py::list& variables) {
+  std::vector<py::object> keep;
+  std::vector<elmai::NewDimension> dlist;
+  for (auto d : dims) {
+    auto t = d.cast<py::tuple>();
+    dlist.push_back({t[0].cast<std::string>(), t[1].cast<std::size_t>(), t[2].cast<bool>()});
+  }
+  auto gatts = to_attributes(global_attrs, keep);
+  std::vector<elmai::NewVariable> vlist;
+  for (auto item : variables) {
+    auto t = item.cast<py::tuple>();
+    elmai::NewVariable v;
+    v.name = t[0].cast<std::string>();
+    v.dims = t[1].cast<std::vector<std::string>>();
+    py::array arr = py::array::ensure(t[2], py::array::c_style);
+    if (!arr) throw elmai::Error(ErrorKind::Dtype, "data for '" + v.name + "' is not an array");
+    keep.push_back(arr);
+    v.type = elmai::nc::type_of_dtype(py::str(arr.dtype().attr("str")));
+    for (py::ssize_t k = 0; k < arr.ndim(); ++k) v.shape.push_back(static_cast<std::size_t>(arr.shape(k)));
+    v.data = arr.data();
+    v.attrs = to_attributes(t[3].cast<py::dict>(), keep);
+    vlist.push_back(std::move(v));
+  }
+  py::gil_scoped_release release;
+  elmai::create_file(path, format, dlist, gatts, vlist);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "elmai compiled core: ELM restart I/O (netcdf-c), checks and model runner";
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const elmai::Error& e) {
+      py::object cls = py::module_::import("elmai.errors").attr(exception_class(e.kind()));
+      PyErr_SetObject(cls.ptr(), py::str(e.what()).ptr());
+    }
+  });
+
+  py::class_<elmai::RestartFile>(m, "RestartFile")
+      .def(py::init<const std::string&>(), py::arg("path"))
+      .def_property_readonly("path", &elmai::RestartFile::path)
+      .def_property_readonly("format", [](const elmai::RestartFile& f) { return elmai::format_name(f.format()); })
+      .def_property_readonly("is_open", &elmai::RestartFile::is_open)
+      .def("dimensions",
+           [](const elmai::RestartFile& f) {
+             py::list out;
+             for (const auto& d : f.dims()) out.append(py::make_tuple(d.name, d.length, d.unlimited));
+             return out;
+           })
+      .def("variable_names",
+           [](const elmai::RestartFile& f) {
+             py::list out;
+             for (const auto& v : f.variables()) out.append(v.name);
+             return out;
+           })
+      .def("variable_info",
+           [](const elmai::RestartFile& f, const std::string& name) {
+             const auto& v = f.info(name);
+             return py::make_tuple(elmai::nc::dtype_of(v.type), py::tuple(py::cast(v.dims)),
+                                   py::tuple(py::cast(v.shape)));
+           })
+      .def("has_variable", &elmai::RestartFile::has_variable)
+      .def("read", &read_variable, py::arg("name"))
+      .def("attributes", &attributes_dict, py::arg("variable") = "")
+      .def("close", &elmai::RestartFile::close);
+
+  m.def("write_restart", &write_restart, py::arg("src"), py::arg("dst"), py::arg("updates"), py::arg("history"));
+  m.def("create_file", &create_file, py::arg("path"), py::arg("format"), py::arg("dims"),
+        py::arg("global_attrs"), py::arg("variables"));
+  m.def("build_info", &elmai::build_info);
+  m.attr("__version__") = elmai::kVersion;
+}

@@ -1,0 +1,18 @@
+"""elmai: fast, trustworthy AI spin-up and emulation for the E3SM Land Model (ELM)."""
+
+from elmai import errors
+from elmai.io.netcdf_writer import write_netcdf
+from elmai.io.restart import Restart, VariableInfo, open_restart, write_restart
+from elmai.io.subgrid import Subgrid
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Restart",
+    "Subgrid",
+    "VariableInfo",
+    "errors",
+    "open_restart",
+    "write_netcdf",
+    "write_restart",
+]

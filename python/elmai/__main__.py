@@ -1,0 +1,5 @@
+import sys
+
+from elmai.cli import main
+
+sys.exit(main())

@@ -1,0 +1,30 @@
+"""The `elmai` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from elmai.cli import restart_commands
+from elmai.errors import ElmaiError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="elmai", description="AI spin-up and emulation tools for ELM")
+    parser.add_argument("--version", action="version", version="elmai 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True)
+    restart_commands.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ElmaiError as e:
+        print(f"elmai: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

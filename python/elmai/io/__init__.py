@@ -1,0 +1,7 @@
+"""Reading and writing ELM files (restart, history, surface, parameters)."""
+
+from elmai.io.netcdf_writer import write_netcdf
+from elmai.io.restart import Restart, VariableInfo, open_restart, write_restart
+from elmai.io.subgrid import Subgrid
+
+__all__ = ["Restart", "Subgrid", "VariableInfo", "open_restart", "write_netcdf", "write_restart"]
