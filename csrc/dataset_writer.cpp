@@ -27,10 +27,15 @@ void put_attrs(int ncid, int varid, const std::vector<NewAttribute>& attrs, cons
 }  // namespace
 
 void create_file(const std::string& path, const std::string& format, const std::vector<NewDimension>& dims,
-                 const std::vector<NewAttribute>& global_attrs, const std::vector<NewVariable>& vars) {
+                 const std::vector<NewAttribute>& global_attrs, const std::vector<NewVariable>& vars,
+                 std::size_t header_pad) {
   const int cmode = create_mode(format, path);
   std::map<std::string, const NewDimension*> by_name;
-  for (const auto& d : dims) by_name[d.name] = &d;
+  for (const auto& d : dims) {
+    if (d.length == 0 && !d.unlimited)  // netcdf-c would read length 0 as NC_UNLIMITED
+      throw Error(ErrorKind::Shape, "dimension '" + d.name + "' for '" + path + "' has length 0");
+    by_name[d.name] = &d;
+  }
   for (const auto& v : vars) {
     if (v.dims.size() != v.shape.size())
       throw Error(ErrorKind::Shape, "variable '" + v.name + "' for '" + path + "' has " +
@@ -69,7 +74,7 @@ void create_file(const std::string& path, const std::string& format, const std::
     put_attrs(ncid, varid, v.attrs, tmp.path(), v.name);
     varids.push_back(varid);
   }
-  nc::check(nc_enddef(ncid), tmp.path(), "finishing the header");
+  nc::check(nc__enddef(ncid, header_pad, 4, 0, 4), tmp.path(), "finishing the header");
   for (std::size_t i = 0; i < vars.size(); ++i) {
     const auto& v = vars[i];
     std::vector<std::size_t> start(v.shape.size(), 0);

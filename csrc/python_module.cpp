@@ -34,9 +34,8 @@ py::object attribute_value(const elmai::Attribute& a) {
     while (!s.empty() && s.back() == '\0') s.pop_back();
     return py::str(py::bytes(s).attr("decode")("utf-8", "replace"));
   }
-  py::array arr(py::dtype(elmai::nc::dtype_of(a.type)), {static_cast<py::ssize_t>(a.length)});
-  std::memcpy(arr.mutable_data(), a.bytes.data(), a.bytes.size());
-  return std::move(arr);
+  std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(a.length)};
+  return py::array(py::dtype(elmai::nc::dtype_of(a.type)), shape, a.bytes.data());  // copies
 }
 
 py::dict attributes_dict(const elmai::RestartFile& f, const std::string& var) {
@@ -115,7 +114,7 @@ std::vector<elmai::NewAttribute> to_attributes(const py::dict& attrs, std::vecto
 
 // variables: list of (name, dims tuple, array, attrs dict)
 void create_file(const std::string& path, const std::string& format, const py::list& dims,
-                 const py::dict& global_attrs, const py::list& variables) {
+                 const py::dict& global_attrs, const py::list& variables, std::size_t header_pad) {
   std::vector<py::object> keep;
   std::vector<elmai::NewDimension> dlist;
   for (auto d : dims) {
@@ -139,7 +138,7 @@ void create_file(const std::string& path, const std::string& format, const py::l
     vlist.push_back(std::move(v));
   }
   py::gil_scoped_release release;
-  elmai::create_file(path, format, dlist, gatts, vlist);
+  elmai::create_file(path, format, dlist, gatts, vlist, header_pad);
 }
 
 }  // namespace
@@ -186,7 +185,7 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("write_restart", &write_restart, py::arg("src"), py::arg("dst"), py::arg("updates"), py::arg("history"));
   m.def("create_file", &create_file, py::arg("path"), py::arg("format"), py::arg("dims"),
-        py::arg("global_attrs"), py::arg("variables"));
+        py::arg("global_attrs"), py::arg("variables"), py::arg("header_pad") = 0);
   m.def("build_info", &elmai::build_info);
   m.attr("__version__") = elmai::kVersion;
 }

@@ -195,7 +195,17 @@ void write_netcdf4(const RestartFile& in, const std::string& tmp, const std::str
   nc::check(nc_open(tmp.c_str(), NC_WRITE, &out), tmp, "opening the copy");
   nc::Handle h(out, tmp);
   nc::check(nc_redef(out), tmp, "entering define mode");
+  // HDF5 keeps attributes in creation order and a rewritten attribute moves to the end,
+  // so re-create `history` and every global attribute after it in the original order.
+  const auto attrs = in.attributes("");
+  std::size_t first = 0;
+  while (first < attrs.size() && attrs[first].name != "history") ++first;
+  for (std::size_t k = first; k < attrs.size(); ++k)
+    nc::check(nc_del_att(out, NC_GLOBAL, attrs[k].name.c_str()), tmp, "rewriting attribute " + attrs[k].name);
   nc::check(nc_put_att_text(out, NC_GLOBAL, "history", history.size(), history.data()), tmp, "writing history");
+  for (std::size_t k = first + 1; k < attrs.size(); ++k)
+    nc::check(nc_copy_att(in.ncid(), NC_GLOBAL, attrs[k].name.c_str(), out, NC_GLOBAL), tmp,
+              "copying attribute " + attrs[k].name);
   nc::check(nc_enddef(out), tmp, "leaving define mode");
   h.close();
 }

@@ -32,8 +32,11 @@ struct NewDimension {
   bool unlimited = false;
 };
 
-// format: NETCDF3_CLASSIC, NETCDF3_64BIT_OFFSET, NETCDF3_64BIT_DATA, NETCDF4, NETCDF4_CLASSIC
+// format: NETCDF3_CLASSIC, NETCDF3_64BIT_OFFSET, NETCDF3_64BIT_DATA, NETCDF4, NETCDF4_CLASSIC.
+// header_pad: free bytes reserved after a classic header (room for later attribute edits
+// without moving the data, as PIO/PnetCDF files often have).
 void create_file(const std::string& path, const std::string& format, const std::vector<NewDimension>& dims,
-                 const std::vector<NewAttribute>& global_attrs, const std::vector<NewVariable>& vars);
+                 const std::vector<NewAttribute>& global_attrs, const std::vector<NewVariable>& vars,
+                 std::size_t header_pad = 0);
 
 }  // namespace elmai

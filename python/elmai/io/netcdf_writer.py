@@ -27,23 +27,26 @@ def write_netcdf(
     global_attrs: Mapping[str, Any] | None = None,
     format: str = "NETCDF3_64BIT_OFFSET",
     unlimited: Iterable[str] = (),
-    dim_order: Iterable[str] = (),
+    dims: Mapping[str, int] | None = None,
+    header_pad: int = 0,
 ) -> None:
     """Write `variables` {name: (dims, data[, attrs])} to a new file (temp file + rename).
 
-    Dimension sizes come from the data; `dim_order` fixes the order of (some) dimensions
-    in the file; dimensions in `unlimited` become record dimensions.
+    Dimension sizes come from the data; `dims` {name: size} declares dimensions up front
+    (their order in the file, and ones no variable uses); dimensions in `unlimited` become
+    record dimensions (their size is the number of records). `header_pad` reserves free
+    bytes after a classic-format header.
     """
     unlimited = set(unlimited)
-    sizes: dict[str, int] = {d: -1 for d in dim_order}
+    sizes: dict[str, int] = dict(dims or {})
     entries = []
     for name, spec in variables.items():
-        dims, data = tuple(spec[0]), np.ascontiguousarray(spec[1])
+        dims, data = tuple(spec[0]), np.require(np.asarray(spec[1]), requirements="C")
         attrs = dict(spec[2]) if len(spec) > 2 else {}
         if data.ndim != len(dims):
             raise ShapeError(f"variable '{name}' for '{path}' has dims {dims} but data of shape {data.shape}")
         for dim, size in zip(dims, data.shape, strict=True):
-            if sizes.get(dim, -1) not in (-1, size):
+            if dim in sizes and sizes[dim] != size:
                 raise ShapeError(
                     f"variable '{name}' for '{path}': dimension '{dim}' is {size} here but "
                     f"{sizes[dim]} in another variable"
@@ -54,7 +57,7 @@ def write_netcdf(
         if data.dtype.kind == "S" and data.dtype.itemsize > 1:
             raise ShapeError(f"variable '{name}': pass text as a char array of dtype S1")
         entries.append((name, dims, data, attrs))
-    dims_list = [(d, max(s, 0), d in unlimited) for d, s in sizes.items()]
+    dims_list = [(d, s, d in unlimited) for d, s in sizes.items()]
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {FORMATS}")
-    _core.create_file(os.fspath(path), format, dims_list, dict(global_attrs or {}), entries)
+    _core.create_file(os.fspath(path), format, dims_list, dict(global_attrs or {}), entries, header_pad)

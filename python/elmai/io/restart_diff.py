@@ -83,7 +83,7 @@ def _compare(name: str, dims: tuple[str, ...], a: np.ndarray, b: np.ndarray, rto
 def diff_restarts(path_a: str, path_b: str, rtol: float = 0.0, atol: float = 0.0) -> RestartDiff:
     out = RestartDiff(path_a, path_b, rtol, atol)
     with open_restart(path_a) as ra, open_restart(path_b) as rb:
-        names_b = set(rb.variables)
+        names_a, names_b = set(ra.variables), set(rb.variables)
         for name in ra.variables:
             if name not in names_b:
                 out.variables.append(VariableDiff(name, "only in A"))
@@ -97,7 +97,7 @@ def diff_restarts(path_a: str, path_b: str, rtol: float = 0.0, atol: float = 0.0
                 continue
             out.variables.append(_compare(name, ia.dims, ra.read(name), rb.read(name), rtol, atol))
         for name in rb.variables:
-            if name not in set(ra.variables):
+            if name not in names_a:
                 out.variables.append(VariableDiff(name, "only in B"))
     return out
 

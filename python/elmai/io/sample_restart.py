@@ -1,0 +1,202 @@
+"""Generate ELM-format restart files with ELM's names, subgrid layout and fill values.
+
+Used by the tests (every read is checked against netCDF4-python on these files) and
+the benchmarks (a restart with as many variables as a real one carries). The pools
+have plausible magnitudes and depth profiles but are not a model state: equilibrium
+states come from the testbed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from elmai.io import elm_names as N
+from elmai.io.netcdf_writer import write_netcdf
+
+
+def _double_attrs(long_name: str, units: str) -> dict[str, Any]:
+    return {
+        "long_name": long_name,
+        "units": units,
+        "_FillValue": np.float64(N.SPVAL),
+        "missing_value": np.float64(N.SPVAL),
+        "interpinic_flag": np.int32(1),
+    }
+
+
+def _int_attrs(long_name: str) -> dict[str, Any]:
+    return {"long_name": long_name, "_FillValue": np.int32(N.ISPVAL), "missing_value": np.int32(N.ISPVAL)}
+
+
+def make_sample_restart(
+    path: str | os.PathLike[str],
+    ngridcells: int = 48,
+    format: str = "NETCDF3_64BIT_OFFSET",
+    n_variables: int = 0,
+    lake_fraction: float = 0.25,
+    record_dim: bool = False,
+    spinup_state: int = 0,
+    seed: int = 0,
+    header_pad: int = 0,
+) -> dict[str, int]:
+    """Write an ELM-like restart and return its dimension sizes.
+
+    Each gridcell has a vegetated landunit with one column holding all 17 natural PFTs
+    (most with zero weight, as in ELM); a `lake_fraction` of gridcells also has a deep-lake
+    landunit whose column carries fill values in the soil BGC pools. `n_variables` pads the
+    file with further pft/column/gridcell variables up to that total (real restarts carry
+    1,500+). `record_dim` adds an unlimited `time` dimension with record variables.
+    """
+    rng = np.random.default_rng(seed)
+    ng = ngridcells
+    nlat = max(2, int(np.sqrt(ng / 2)))
+    nlon = max(2, -(-ng // nlat))
+    ixy = np.arange(ng) % nlon + 1
+    jxy = np.arange(ng) // nlon + 1
+    lon = (ixy - 0.5) * 360.0 / nlon
+    lat = -90.0 + (jxy - 0.5) * 180.0 / nlat
+
+    has_lake = rng.random(ng) < lake_fraction
+    # landunits: one vegetated per gridcell, then lakes
+    lun_g = np.concatenate([np.arange(ng), np.flatnonzero(has_lake)])
+    lun_type = np.concatenate([np.full(ng, N.ISTSOIL), np.full(has_lake.sum(), N.ISTDLAK)]).astype(np.int32)
+    nl = lun_g.size
+    lake_w = np.where(has_lake, rng.uniform(0.02, 0.3, ng), 0.0)
+    lun_w = np.concatenate([1.0 - lake_w, lake_w[has_lake]])
+    # one column per landunit
+    nc = nl
+    col_g, col_l, col_type = lun_g, np.arange(nl), lun_type
+    col_w = lun_w
+    # pfts: 17 on each vegetated column, 1 (bare) on each lake column
+    veg_cols = np.flatnonzero(col_type == N.ISTSOIL)
+    lake_cols = np.flatnonzero(col_type == N.ISTDLAK)
+    pft_c = np.concatenate([np.repeat(veg_cols, N.NATPFT), lake_cols])
+    pft_type = np.concatenate([np.tile(np.arange(N.NATPFT), veg_cols.size), np.zeros(lake_cols.size, int)])
+    npft = pft_c.size
+    wtcol = np.zeros(npft)
+    for k, c in enumerate(veg_cols):  # 1-5 PFTs present per vegetated column
+        present = rng.choice(N.NATPFT, size=rng.integers(1, 6), replace=False)
+        w = rng.dirichlet(np.ones(present.size))
+        wtcol[k * N.NATPFT + present] = w
+    wtcol[veg_cols.size * N.NATPFT :] = 1.0
+    pft_g, pft_l = col_g[pft_c], col_l[pft_c]
+    present = wtcol > 0
+
+    dims = {"gridcell": ng, "topounit": ng, "landunit": nl, "column": nc, "pft": npft}
+    i32 = np.int32
+    v: dict[str, tuple] = {}
+
+    def sub(name: str, dim: str, data: np.ndarray, long_name: str, integer: bool = False) -> None:
+        if integer:
+            v[name] = ((dim,), data.astype(i32), _int_attrs(long_name))
+        else:
+            v[name] = ((dim,), data.astype(np.float64), _double_attrs(long_name, "degrees" if "l" in name[-3:] else ""))
+
+    sub("grid1d_lon", "gridcell", lon, "gridcell longitude")
+    sub("grid1d_lat", "gridcell", lat, "gridcell latitude")
+    sub("grid1d_ixy", "gridcell", ixy, "2d longitude index of corresponding gridcell", True)
+    sub("grid1d_jxy", "gridcell", jxy, "2d latitude index of corresponding gridcell", True)
+    for prefix, dim, g in (("land1d", "landunit", lun_g), ("cols1d", "column", col_g), ("pfts1d", "pft", pft_g)):
+        sub(f"{prefix}_lon", dim, lon[g], f"{dim} longitude")
+        sub(f"{prefix}_lat", dim, lat[g], f"{dim} latitude")
+        sub(f"{prefix}_ixy", dim, ixy[g], "2d longitude index of corresponding gridcell", True)
+        sub(f"{prefix}_jxy", dim, jxy[g], "2d latitude index of corresponding gridcell", True)
+        sub(f"{prefix}_gridcell_index", dim, g + 1, "gridcell index of corresponding " + dim, True)
+    sub("land1d_wtxy", "landunit", lun_w, "landunit weight relative to corresponding gridcell")
+    sub("land1d_ityplun", "landunit", lun_type, "landunit type", True)
+    sub("land1d_active", "landunit", np.ones(nl), "true => do computations on this landunit", True)
+    sub("cols1d_landunit_index", "column", col_l + 1, "landunit index of corresponding column", True)
+    sub("cols1d_wtxy", "column", col_w, "column weight relative to corresponding gridcell")
+    sub("cols1d_wtlnd", "column", np.ones(nc), "column weight relative to corresponding landunit")
+    sub("cols1d_ityp", "column", col_type, "column type", True)
+    sub("cols1d_ityplun", "column", col_type, "column landunit type", True)
+    sub("cols1d_active", "column", np.ones(nc), "true => do computations on this column", True)
+    sub("pfts1d_landunit_index", "pft", pft_l + 1, "landunit index of corresponding pft", True)
+    sub("pfts1d_column_index", "pft", pft_c + 1, "column index of corresponding pft", True)
+    sub("pfts1d_wtxy", "pft", wtcol * col_w[pft_c], "pft weight relative to corresponding gridcell")
+    sub("pfts1d_wtlnd", "pft", wtcol, "pft weight relative to corresponding landunit")
+    sub("pfts1d_wtcol", "pft", wtcol, "pft weight relative to corresponding column")
+    sub("pfts1d_itypveg", "pft", pft_type, "pft vegetation type", True)
+    sub("pfts1d_itypcol", "pft", col_type[pft_c], "pft column type", True)
+    sub("pfts1d_ityplun", "pft", col_type[pft_c], "pft landunit type", True)
+    sub("pfts1d_active", "pft", np.ones(npft), "true => do computations on this pft", True)
+
+    # PFT pools: zero where the PFT is absent (as ELM keeps them)
+    woody = np.isin(pft_type, np.arange(1, 12))
+    for element, ratio in (("c", 1.0), ("n", 1 / 50.0), ("p", 1 / 600.0)):
+        for pool in N.PFT_POOLS:
+            base = {"leaf": 150, "froot": 200, "livestem": 300, "deadstem": 6000, "livecroot": 90, "deadcroot": 1800}
+            scale = base[pool] * (1.0 if pool in ("leaf", "froot") else woody)
+            for suffix, f in (("", 1.0), ("_storage", 0.2), ("_xfer", 0.01)):
+                data = np.where(present, scale * f * ratio * rng.lognormal(0, 0.5, npft), 0.0)
+                v[f"{pool}{element}{suffix}"] = (("pft",), data, _double_attrs(f"{pool} {element}", f"g{element.upper()}/m2"))
+    v["tlai"] = (("pft",), np.where(present & (pft_type > 0), rng.uniform(0.2, 7, npft), 0.0), _double_attrs("one-sided leaf area index", "m2/m2"))
+    v["tsai"] = (("pft",), np.where(present & (pft_type > 0), rng.uniform(0.1, 1.5, npft), 0.0), _double_attrs("one-sided stem area index", "m2/m2"))
+
+    # Vertically resolved CTC pools, (column, levgrnd): gC/m3, decreasing with depth,
+    # zero below nlevdecomp, fill on lake columns.
+    depth = np.exp(-np.arange(N.NLEVGRND) / 3.0)
+    depth[N.NLEVDECOMP:] = 0.0
+    base = {"litr1": 20, "litr2": 60, "litr3": 30, "cwd": 200, "soil1": 40, "soil2": 400, "soil3": 6000, "soil4": 15000}
+    cn_soil = {"soil1": 8.0, "soil2": 11.0, "soil3": 11.0, "soil4": 11.0}
+    lake = col_type == N.ISTDLAK
+    stocks = {}
+    for pool in N.CTC_POOLS:
+        c = base[pool] * rng.lognormal(0, 0.6, (nc, 1)) * depth[None, :]
+        c[lake] = N.SPVAL
+        stocks[pool] = c
+        for element in N.ELEMENTS:
+            ratio = {"c": 1.0, "n": 1 / cn_soil.get(pool, 60.0), "p": 1 / (cn_soil.get(pool, 60.0) * 12)}[element]
+            data = np.where(lake[:, None], N.SPVAL, c * ratio)
+            v[N.vr_pool(pool, element)] = (("column", "levgrnd"), data, _double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3"))
+    dz = np.full(N.NLEVGRND, 0.1) * 1.4 ** np.arange(N.NLEVGRND)
+    def stock(pools: tuple[str, ...]) -> np.ndarray:
+        s = sum((stocks[p][:, : N.NLEVDECOMP] * dz[: N.NLEVDECOMP]).sum(axis=1) for p in pools)
+        return np.where(lake, N.SPVAL, s)
+    totsomc, totlitc, cwdc = stock(("soil1", "soil2", "soil3", "soil4")), stock(("litr1", "litr2", "litr3")), stock(("cwd",))
+    for name, data in (("totsomc", totsomc), ("totlitc", totlitc), ("cwdc", cwdc), ("totvegc", rng.uniform(0, 2e4, nc)),
+                       ("totcolc", np.where(lake, N.SPVAL, totsomc + totlitc + cwdc)), ("totcoln", rng.uniform(100, 2000, nc)),
+                       ("totcolp", rng.uniform(10, 200, nc))):
+        v[name] = (("column",), data, _double_attrs(name, "gC/m2"))
+    v["scalaravg_col"] = (("column", "levgrnd"), np.where(lake[:, None], N.SPVAL, rng.uniform(0.05, 1.0, (nc, N.NLEVGRND))), _double_attrs("decomposition scalar average for AD spinup", ""))
+    v["spinup_state"] = ((), np.int32(spinup_state), {"long_name": "Spinup state of the model that wrote this restart file: 0 = normal model mode, 1 = AD spinup"})
+    v["T_SOISNO"] = (("column", "levtot"), rng.uniform(250, 300, (nc, N.NLEVSNO + N.NLEVGRND)), _double_attrs("soil-snow temperature", "K"))
+    dims["levtot"] = N.NLEVSNO + N.NLEVGRND
+    dims["levgrnd"] = N.NLEVGRND
+    v["timemgr_rst_curr_ymd"] = ((), np.int32(210101), {"long_name": "current date"})
+
+    # Padding variables up to n_variables, spread over the dimensions as real restarts are.
+    shapes = [("pft",), ("pft",), ("pft",), ("column",), ("column", "levgrnd"), ("gridcell",), ("landunit",)]
+    k = 0
+    while len(v) < n_variables:
+        d = shapes[k % len(shapes)]
+        shape = tuple(dims[x] for x in d)
+        v[f"state_{d[0]}_{k:04d}"] = (d, rng.standard_normal(shape), _double_attrs(f"padding state {k}", "1"))
+        k += 1
+
+    unlimited = ()
+    if record_dim:
+        dims["time"] = 1
+        v["mcdate"] = (("time",), np.array([210101], i32), {"long_name": "current date (YYYYMMDD)"})
+        v["flux_rec"] = (("time", "column"), rng.standard_normal((1, nc)), _double_attrs("record flux", "1"))
+        unlimited = ("time",)
+
+    pft_attrs = {f"ipft_{name}": np.int32(i) for i, name in enumerate(N.NATPFT_NAMES)}
+    lun_attrs = {f"ilun_{name}": np.int32(i) for name, i in N.LANDUNIT_TYPES.items()}
+    col_attrs = {"icol_vegetated_or_bare_soil": np.int32(1), "icol_deep_lake": np.int32(5)}
+    gatts = {
+        "title": "ELM Restart information",
+        "case_id": "elmai_sample",
+        "source": "elmai sample restart (ELM layout and names)",
+        "history": "created by elmai.io.sample_restart",
+        **pft_attrs,
+        **lun_attrs,
+        **col_attrs,
+    }
+    order = ["gridcell", "topounit", "landunit", "column", "pft", "levgrnd", "levtot", "time"]
+    write_netcdf(path, v, gatts, format=format, unlimited=unlimited, dims={d: dims[d] for d in order if d in dims},
+                 header_pad=header_pad)
+    return dims
