@@ -43,6 +43,11 @@ class HeaderReader {
     pos_ += (len + 3) & ~std::uint64_t(3);
     return s;
   }
+  std::uint64_t pos() const { return pos_; }
+  std::vector<unsigned char> take(std::uint64_t end) {
+    buf_.resize(end);
+    return std::move(buf_);
+  }
   [[noreturn]] void fail(const std::string& why) const {
     throw Error(ErrorKind::Format, "'" + path_ + "': malformed or truncated NetCDF header (" + why + ")");
   }
@@ -72,18 +77,43 @@ class HeaderReader {
   std::uint64_t pos_ = 0;
 };
 
-void skip_attributes(HeaderReader& r, bool v5) {
+// Skips an attribute list; when `h` is given, records where `history` sits in it.
+void skip_attributes(HeaderReader& r, bool v5, ClassicHeader* h = nullptr) {
+  if (h) h->gatt_tag_pos = r.pos();
   std::uint64_t tag = r.u32();
   std::uint64_t n = v5 ? r.u64() : r.u32();
-  if (tag == 0 && n == 0) return;
-  if (tag != kAttTag) r.fail("expected attribute list");
-  for (std::uint64_t i = 0; i < n; ++i) {
-    r.name(v5);
-    std::size_t sz = nc_type_size(static_cast<std::uint32_t>(r.u32()));
-    if (sz == 0) r.fail("unknown attribute type");
-    std::uint64_t len = v5 ? r.u64() : r.u32();
-    r.skip((len * sz + 3) & ~std::uint64_t(3));
+  if (!(tag == 0 && n == 0)) {
+    if (tag != kAttTag) r.fail("expected attribute list");
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint64_t start = r.pos();
+      const std::string name = r.name(v5);
+      const std::uint32_t type = static_cast<std::uint32_t>(r.u32());
+      std::size_t sz = nc_type_size(type);
+      if (sz == 0) r.fail("unknown attribute type");
+      std::uint64_t len = v5 ? r.u64() : r.u32();
+      r.skip((len * sz + 3) & ~std::uint64_t(3));
+      if (h && name == "history") {
+        h->history_pos = start;
+        h->history_end = r.pos();
+        h->history_is_text = type == 2;
+      }
+    }
   }
+  if (h) h->gatt_end = r.pos();
+}
+
+void put_be(std::vector<unsigned char>& out, std::uint64_t v, int width) {
+  for (int k = width - 1; k >= 0; --k) out.push_back(static_cast<unsigned char>(v >> (8 * k)));
+}
+
+void set_be(unsigned char* p, std::uint64_t v, int width) {
+  for (int k = 0; k < width; ++k) p[k] = static_cast<unsigned char>(v >> (8 * (width - 1 - k)));
+}
+
+std::uint64_t get_be(const unsigned char* p, int width) {
+  std::uint64_t v = 0;
+  for (int k = 0; k < width; ++k) v = (v << 8) | p[k];
+  return v;
 }
 
 struct Fd {
@@ -115,11 +145,14 @@ bool is_classic_file(const std::string& path) {
   return m[0] == 'C' && m[1] == 'D' && m[2] == 'F' && (m[3] == 1 || m[3] == 2 || m[3] == 5);
 }
 
-ClassicLayout read_classic_layout(const std::string& path) {
+ClassicLayout read_classic_layout(const std::string& path) { return read_classic_header(path).layout; }
+
+ClassicHeader read_classic_header(const std::string& path) {
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) throw Error(ErrorKind::File, "cannot open '" + path + "': " + std::strerror(errno));
   HeaderReader r(f.fd, path);
-  ClassicLayout L;
+  ClassicHeader H;
+  ClassicLayout& L = H.layout;
   std::uint64_t magic = r.u32();
   if ((magic >> 8) != 0x434446) r.fail("bad magic number");
   L.version = static_cast<int>(magic & 0xff);
@@ -138,7 +171,7 @@ ClassicLayout read_classic_layout(const std::string& path) {
       dimlen.push_back(v5 ? r.u64() : r.u32());
     }
   }
-  skip_attributes(r, v5);
+  skip_attributes(r, v5, &H);
 
   tag = r.u32();
   std::uint64_t nvars = v5 ? r.u64() : r.u32();
@@ -161,6 +194,7 @@ ClassicLayout read_classic_layout(const std::string& path) {
     std::size_t sz = nc_type_size(static_cast<std::uint32_t>(r.u32()));
     if (sz == 0) r.fail("unknown type of '" + v.name + "'");
     (void)(v5 ? r.u64() : r.u32());  // vsize: recomputed below (it saturates for big vars)
+    H.begin_pos.push_back(r.pos());
     v.begin = L.version == 1 ? r.u32() : r.u64();
     v.bytes = count * sz;
     if (v.record) padded_rec.push_back((v.bytes + 3) & ~std::uint64_t(3));
@@ -173,7 +207,61 @@ ClassicLayout read_classic_layout(const std::string& path) {
   } else {
     for (auto p : padded_rec) L.recsize += p;
   }
-  return L;
+  H.bytes = r.take(r.pos());
+  return H;
+}
+
+std::uint64_t ClassicHeader::data_begin() const {
+  std::uint64_t b = bytes.size();
+  bool any = false;
+  for (const auto& v : layout.vars) {
+    b = any ? std::min(b, v.begin) : v.begin;
+    any = true;
+  }
+  return b;
+}
+
+bool rewrite_classic_header(const ClassicHeader& h, const std::string& history, std::uint64_t shift,
+                            std::vector<unsigned char>& out) {
+  out.clear();
+  const bool v5 = h.layout.version == 5;
+  const int count_width = v5 ? 8 : 4;
+  if (h.history_end > h.history_pos && !h.history_is_text) return false;
+  for (const auto& v : h.layout.vars)
+    if (h.layout.version == 1 && v.begin + shift > 0x7fffffffu) return false;  // CDF-1 offsets are 32-bit signed
+
+  std::vector<unsigned char> entry;  // the new history attribute
+  const std::string name = "history";
+  put_be(entry, name.size(), count_width);
+  entry.insert(entry.end(), name.begin(), name.end());
+  entry.resize((entry.size() + 3) & ~std::size_t(3), 0);
+  put_be(entry, 2, 4);  // NC_CHAR
+  put_be(entry, history.size(), count_width);
+  entry.insert(entry.end(), history.begin(), history.end());
+  entry.resize((entry.size() + 3) & ~std::size_t(3), 0);
+
+  const auto& b = h.bytes;
+  const bool had = h.history_end > h.history_pos;
+  const std::uint64_t cut_from = had ? h.history_pos : h.gatt_end;
+  const std::uint64_t cut_to = had ? h.history_end : h.gatt_end;
+  out.reserve(b.size() + entry.size());
+  out.insert(out.end(), b.begin(), b.begin() + static_cast<std::ptrdiff_t>(cut_from));
+  out.insert(out.end(), entry.begin(), entry.end());
+  out.insert(out.end(), b.begin() + static_cast<std::ptrdiff_t>(cut_to), b.end());
+  const std::int64_t moved = static_cast<std::int64_t>(out.size()) - static_cast<std::int64_t>(b.size());
+
+  if (!had) {  // one more global attribute; an ABSENT list becomes a list of one
+    unsigned char* tag = out.data() + h.gatt_tag_pos;
+    const std::uint64_t n = get_be(tag + 4, count_width);
+    set_be(tag, kAttTag, 4);
+    set_be(tag + 4, n + 1, count_width);
+  }
+  const int begin_width = h.layout.version == 1 ? 4 : 8;
+  for (std::size_t i = 0; i < h.begin_pos.size(); ++i) {
+    const std::uint64_t pos = h.begin_pos[i] + (h.begin_pos[i] >= cut_to ? moved : 0);
+    set_be(out.data() + pos, h.layout.vars[i].begin + shift, begin_width);
+  }
+  return true;
 }
 
 }  // namespace elmai

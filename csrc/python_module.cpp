@@ -58,7 +58,9 @@ py::array read_variable(const elmai::RestartFile& f, const std::string& name) {
 }
 
 void write_restart(const std::string& src, const std::string& dst, const py::dict& updates,
-                   const std::string& history) {
+                   const std::string& history, const std::string& method) {
+  if (method != "auto" && method != "define")
+    throw elmai::Error(ErrorKind::Argument, "method must be 'auto' or 'define', not '" + method + "'");
   std::vector<elmai::VariableUpdate> list;
   std::vector<py::array> keep;  // holds contiguous copies alive during the write
   for (auto item : updates) {
@@ -80,7 +82,8 @@ void write_restart(const std::string& src, const std::string& dst, const py::dic
     list.push_back(std::move(u));
   }
   py::gil_scoped_release release;
-  elmai::write_restart(src, dst, list, history);
+  elmai::write_restart(src, dst, list, history,
+                       method == "define" ? elmai::CopyMethod::Define : elmai::CopyMethod::Auto);
 }
 
 // Converts a Python attribute value (str or array-like) into a NewAttribute whose data
@@ -183,7 +186,8 @@ PYBIND11_MODULE(_core, m) {
       .def("attributes", &attributes_dict, py::arg("variable") = "")
       .def("close", &elmai::RestartFile::close);
 
-  m.def("write_restart", &write_restart, py::arg("src"), py::arg("dst"), py::arg("updates"), py::arg("history"));
+  m.def("write_restart", &write_restart, py::arg("src"), py::arg("dst"), py::arg("updates"), py::arg("history"),
+        py::arg("method") = "auto");
   m.def("create_file", &create_file, py::arg("path"), py::arg("format"), py::arg("dims"),
         py::arg("global_attrs"), py::arg("variables"), py::arg("header_pad") = 0);
   m.def("build_info", &elmai::build_info);

@@ -100,10 +100,43 @@ std::string new_history(const RestartFile& in, const std::string& line) {
   return line;
 }
 
-// Classic family: define the destination's header once through netcdf-c (no fill, one
-// enddef), then move every unchanged variable's bytes with copy_file_range.
-void write_classic(const RestartFile& in, const std::string& tmp, const std::string& history,
-                   const std::set<std::string>& updated) {
+// Temp files come empty from mkstemp: never open them with O_TRUNC, which makes ext4
+// (auto_da_alloc) flush the whole file on close and doubles the cost of a write.
+
+// Classic family, fast path: the source header with `history` replaced and every offset
+// moved by a whole number of blocks, so all data moves in one aligned copy_file_range.
+// The block is 64 KiB for large files: the page cache holds them in large folios, and a
+// copy shifted by less runs ~40% slower than `cp` (measured: 4 KiB 0.071 s, 64 KiB
+// 0.052 s, `cp` 0.052 s on 166 MB). The header goes in last, over the block the copy
+// shares with it. Returns false when the header cannot be expressed.
+bool write_classic_rewrite(const RestartFile& in, const std::string& tmp, const std::string& history) {
+  const ClassicHeader h = read_classic_header(in.path());
+  struct stat src_stat {};
+  ::stat(in.path().c_str(), &src_stat);
+  const std::uint64_t size = static_cast<std::uint64_t>(src_stat.st_size);
+  const std::uint64_t kPage = size > (16u << 20) ? 65536 : 4096;
+  const std::uint64_t begin = h.data_begin();
+  std::vector<unsigned char> header;
+  if (!rewrite_classic_header(h, history, 0, header)) return false;
+  std::uint64_t shift = 0;
+  if (header.size() > begin) {
+    shift = (header.size() - begin + kPage - 1) / kPage * kPage;
+    if (!rewrite_classic_header(h, history, shift, header)) return false;
+  }
+  Fd fin(in.path(), O_RDONLY), fout(tmp, O_WRONLY);
+  const std::uint64_t start = begin / kPage * kPage;
+  if (size > start)
+    copy_ranges(fin.fd, fout.fd, {{start, start + shift, size - start}}, "from '" + in.path() + "' to '" + tmp + "'");
+  header.resize(begin + shift, 0);  // free header space up to the first variable
+  if (::pwrite(fout.fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()))
+    throw Error(ErrorKind::File, "cannot write '" + tmp + "': " + std::strerror(errno));
+  return true;
+}
+
+// Classic family, general path: define the destination's header through netcdf-c (no
+// fill, one enddef), then move every variable's bytes to wherever netcdf-c put them.
+void write_classic_define(const RestartFile& in, const std::string& tmp, const std::string& history,
+                          const std::set<std::string>& updated) {
   const std::string& src = in.path();
   int cmode = NC_CLOBBER;
   if (in.format() == FileFormat::Offset64) cmode |= NC_64BIT_OFFSET;
@@ -186,7 +219,7 @@ void write_classic(const RestartFile& in, const std::string& tmp, const std::str
 // NETCDF4/HDF5: attributes and data can be changed in place without moving other
 // objects, so copy the file, then edit the copy.
 void write_netcdf4(const RestartFile& in, const std::string& tmp, const std::string& history) {
-  Fd fin(in.path(), O_RDONLY), fout(tmp, O_WRONLY | O_TRUNC);
+  Fd fin(in.path(), O_RDONLY), fout(tmp, O_WRONLY);
   struct stat st {};
   ::fstat(fin.fd, &st);
   copy_ranges(fin.fd, fout.fd, {{0, 0, static_cast<std::uint64_t>(st.st_size)}},
@@ -213,7 +246,7 @@ void write_netcdf4(const RestartFile& in, const std::string& tmp, const std::str
 }  // namespace
 
 void write_restart(const std::string& src, const std::string& dst, const std::vector<VariableUpdate>& updates,
-                   const std::string& history_line) {
+                   const std::string& history_line, CopyMethod method) {
   RestartFile in(src);  // read-only; also rejects truncated sources
   std::set<std::string> updated;
   for (const auto& u : updates) {
@@ -229,9 +262,10 @@ void write_restart(const std::string& src, const std::string& dst, const std::ve
   const std::string history = new_history(in, history_line);
   const bool classic = in.format() == FileFormat::Classic || in.format() == FileFormat::Offset64 ||
                        in.format() == FileFormat::Cdf5;
-  if (classic)
-    write_classic(in, tmp.path(), history, updated);
-  else
+  if (classic) {
+    if (method == CopyMethod::Define || !write_classic_rewrite(in, tmp.path(), history))
+      write_classic_define(in, tmp.path(), history, updated);
+  } else
     write_netcdf4(in, tmp.path(), history);
 
   int out = -1;

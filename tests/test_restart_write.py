@@ -26,7 +26,8 @@ def attrs_of(ds: netCDF4.Dataset, var: str | None = None) -> dict:
     return {k: np.atleast_1d(obj.getncattr(k)).tolist() for k in obj.ncattrs()}
 
 
-def test_round_trip_preserves_everything_else(any_restart: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["auto", "define"])
+def test_round_trip_preserves_everything_else(any_restart: Path, tmp_path: Path, method: str) -> None:
     before = sha256(any_restart)
     ref = read_all_netcdf4(any_restart)
     updates = {
@@ -36,7 +37,7 @@ def test_round_trip_preserves_everything_else(any_restart: Path, tmp_path: Path)
         "flux_rec": ref["flux_rec"] * -1,  # a record variable
     }
     dst = tmp_path / "ai.elm.r.0021-01-01-00000.nc"
-    elmai.write_restart(any_restart, dst, updates, history="AI spin-up test")
+    elmai.write_restart(any_restart, dst, updates, history="AI spin-up test", method=method)
 
     assert sha256(any_restart) == before, "the source must never be modified"
     out = read_all_netcdf4(dst)
@@ -70,14 +71,20 @@ def test_copy_with_no_updates_is_identical_but_history(elmai_restart: Path, tmp_
         assert "elmai write_restart" in r.global_attrs["history"].splitlines()[-1]
 
 
-def test_history_is_created_when_absent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["NETCDF3_CLASSIC", "NETCDF3_64BIT_DATA", "NETCDF4"])
+@pytest.mark.parametrize("gatts", [{"title": "t"}, {}])
+def test_history_is_created_when_absent(tmp_path: Path, fmt: str, gatts: dict) -> None:
     src = tmp_path / "nohist.nc"
-    elmai.write_netcdf(src, {"tlai": (("pft",), np.arange(4.0))}, {"title": "t"}, format="NETCDF3_CLASSIC")
+    elmai.write_netcdf(src, {"tlai": (("pft",), np.arange(4.0)), "n": ((), np.int32(3))}, gatts, format=fmt)
     dst = tmp_path / "out.nc"
     elmai.write_restart(src, dst, {"tlai": np.ones(4)}, history="first line")
     with netCDF4.Dataset(dst) as ds:
+        assert ds.ncattrs() == [*gatts, "history"]
         assert ds.getncattr("history").endswith("first line")
-        assert ds.getncattr("title") == "t"
+        np.testing.assert_array_equal(ds.variables["tlai"][...], np.ones(4))
+        assert ds.variables["n"][...] == 3
+        for key, value in gatts.items():
+            assert ds.getncattr(key) == value
 
 
 def test_overwrites_an_existing_destination_and_keeps_mode(elmai_restart: Path, tmp_path: Path) -> None:
@@ -98,8 +105,8 @@ def test_source_with_header_padding(tmp_path: Path, fmt: str) -> None:
     make_sample_restart(src, ngridcells=20, format=fmt, record_dim=True, header_pad=10_000, seed=5)
     ref = read_all_netcdf4(src)
     dst = tmp_path / "out.nc"
-    elmai.write_restart(src, dst, {"cwdc_vr": ref["cwdc_vr"] * 0.5})
-    assert dst.stat().st_size < src.stat().st_size - 9_000  # the copy has no padding
+    elmai.write_restart(src, dst, {"cwdc_vr": ref["cwdc_vr"] * 0.5}, method="define")
+    assert dst.stat().st_size < src.stat().st_size - 9_000  # netcdf-c's copy has no padding
     out = read_all_netcdf4(dst)
     for name in ref:
         expected = ref[name] * 0.5 if name == "cwdc_vr" else ref[name]
@@ -114,8 +121,25 @@ def test_source_with_header_larger_than_first_read(tmp_path: Path, fmt: str) -> 
     with netCDF4.Dataset(src, "a") as ds:
         ds.setncattr("notes", "x" * 150_000)
     ref = read_all_netcdf4(src)
-    dst = tmp_path / "out.nc"
-    elmai.write_restart(src, dst, {"tlai": ref["tlai"] + 1})
-    out = read_all_netcdf4(dst)
-    for name in ref:
-        np.testing.assert_array_equal(out[name], ref[name] + 1 if name == "tlai" else ref[name], err_msg=name)
+    for method in ("auto", "define"):
+        dst = tmp_path / f"out_{method}.nc"
+        elmai.write_restart(src, dst, {"tlai": ref["tlai"] + 1}, method=method, history="h" * 9000)
+        out = read_all_netcdf4(dst)
+        for name in ref:
+            expected = ref[name] + 1 if name == "tlai" else ref[name]
+            np.testing.assert_array_equal(out[name], expected, err_msg=f"{method}: {name}")
+
+
+@pytest.mark.parametrize("pad", [0, 100, 5000])
+def test_rewritten_header_keeps_page_alignment_and_padding(tmp_path: Path, pad: int) -> None:
+    """The fast path moves data by whole pages, and reuses free header space when the new
+    history fits in it (no data moves at all then)."""
+    src = tmp_path / "src.nc"
+    make_sample_restart(src, ngridcells=10, format="NETCDF3_64BIT_OFFSET", header_pad=pad, seed=9)
+    dst = tmp_path / "dst.nc"
+    elmai.write_restart(src, dst, {}, history="short")
+    grow = dst.stat().st_size - src.stat().st_size
+    assert grow % 4096 == 0
+    if pad >= 1000:
+        assert grow == 0
+    assert elmai.io.diff_restarts(str(src), str(dst)).equal

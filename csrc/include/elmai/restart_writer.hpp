@@ -18,8 +18,12 @@ struct VariableUpdate {
   const void* data = nullptr;
 };
 
+// How a classic-format copy is laid out: Auto rewrites the source header in place of
+// netcdf-c's define path (falling back to it when needed); Define always uses netcdf-c.
+enum class CopyMethod { Auto, Define };
+
 // `history_line` is appended (newline-separated) to the global `history` attribute.
 void write_restart(const std::string& src, const std::string& dst, const std::vector<VariableUpdate>& updates,
-                   const std::string& history_line);
+                   const std::string& history_line, CopyMethod method = CopyMethod::Auto);
 
 }  // namespace elmai

@@ -144,6 +144,8 @@ def write_restart(
     dst: PathLike,
     updates: Mapping[str, np.ndarray | Any],
     history: str | None = None,
+    *,
+    method: str = "auto",
 ) -> None:
     """Write `dst` as a copy of `src` with the variables in `updates` replaced.
 
@@ -152,6 +154,10 @@ def write_restart(
     attribute. The copy is built in a temporary file beside `dst` and renamed into place;
     `src` is never opened for writing and `dst == src` is refused. Updates must match the
     stored dtype and shape exactly and hold no NaN/Inf.
+
+    `method` (classic formats): "auto" rewrites the source header and moves the data in
+    one page-aligned kernel copy; "define" rebuilds the header through netcdf-c's define
+    path (the fallback "auto" takes when needed; slower).
     """
     arrays = {name: np.asarray(value) for name, value in updates.items()}
-    _core.write_restart(os.fspath(src), os.fspath(dst), arrays, _history_line(arrays, history))
+    _core.write_restart(os.fspath(src), os.fspath(dst), arrays, _history_line(arrays, history), method)
