@@ -55,6 +55,7 @@ $(VENV)/.built: $(VENV)/.sysdeps $(VENV)/.deps $(CORE_SOURCES)
 setup: $(VENV)/.built
 
 test: setup
+	$(VENV)/bin/ruff check python tests benchmarks
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 lint: setup

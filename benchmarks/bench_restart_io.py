@@ -102,7 +102,14 @@ def run(quick: bool = False) -> BenchResult:
 
     figures = [
         Figure("read all: elmai", t_elmai, "floor (bytes into memory)", t_floor, "<= 1.2"),
-        Figure("read all: elmai ", t_elmai, "cat > /dev/null", t_cat, "", "cat keeps no bytes: context only"),
+        Figure(
+            "read all: elmai (vs cat)",
+            t_elmai,
+            "cat > /dev/null",
+            t_cat,
+            "",
+            "cat keeps no bytes: context only",
+        ),
         Figure("read all: xarray", t_xr, "elmai", t_elmai, ">= 2.5", "xarray.open_dataset().load()"),
         Figure("read all: netCDF4-python", t_nc4, "elmai", t_elmai, ">= 1.0"),
         Figure("selective read: xarray", s_xr, "elmai", s_elmai, ">= 5", f"{len(sel)} variables"),

@@ -92,15 +92,12 @@ class BenchResult:
         lines = [f"== {self.name}: {self.description}"]
         for key, value in self.context.items():
             lines.append(f"   {key}: {value}")
-        lines.append(
-            f"   {'figure':<{width}}  {'seconds':>9}  {'reference':<{rwidth}}  {'ref s':>9}  {'ratio':>7}  target"
-        )
+        head = f"   {'figure':<{width}}  {'seconds':>9}  {'reference':<{rwidth}}  {'ref s':>9}"
+        lines.append(f"{head}  {'ratio':>7}  target")
         for f in self.figures:
             verdict = "" if f.met is None else ("  ok" if f.met else "  MISSED")
-            lines.append(
-                f"   {f.name:<{width}}  {f.seconds:>9.4f}  {f.reference:<{rwidth}}  {f.reference_seconds:>9.4f}"
-                f"  {f.ratio:>7.3f}  {f.target}{verdict}"
-            )
+            row = f"   {f.name:<{width}}  {f.seconds:>9.4f}  {f.reference:<{rwidth}}"
+            lines.append(f"{row}  {f.reference_seconds:>9.4f}  {f.ratio:>7.3f}  {f.target}{verdict}")
         return "\n".join(lines)
 
     def save(self) -> Path:

@@ -1,6 +1,6 @@
 """`make bench`: run every benchmarks/bench_*.py, print ratio tables, save JSON.
 
-    python benchmarks/run.py [--quick] [--only NAME ...]
+python benchmarks/run.py [--quick] [--only NAME ...]
 """
 
 from __future__ import annotations

@@ -53,7 +53,9 @@ def test_attributes_match_netcdf4(any_restart: Path) -> None:
     with netCDF4.Dataset(any_restart) as ref, elmai.open_restart(any_restart) as r:
         assert list(r.global_attrs) == ref.ncattrs()
         for key in ref.ncattrs():
-            np.testing.assert_array_equal(np.atleast_1d(r.global_attrs[key]), np.atleast_1d(ref.getncattr(key)))
+            np.testing.assert_array_equal(
+                np.atleast_1d(r.global_attrs[key]), np.atleast_1d(ref.getncattr(key))
+            )
         for name in ("soil4c_vr", "pfts1d_itypveg", "spinup_state", "grid1d_lat"):
             var = ref.variables[name]
             attrs = r.attrs(name)

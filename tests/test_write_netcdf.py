@@ -17,16 +17,30 @@ from tests.conftest import FORMATS
 def test_values_types_attributes_and_record_dims(tmp_path: Path, fmt: str) -> None:
     rng = np.random.default_rng(0)
     data = {
-        "f8": (("time", "x"), rng.standard_normal((3, 4)), {"units": "gC/m2", "_FillValue": np.float64(1e36)}),
+        "f8": (
+            ("time", "x"),
+            rng.standard_normal((3, 4)),
+            {"units": "gC/m2", "_FillValue": np.float64(1e36)},
+        ),
         "f4": (("x",), rng.standard_normal(4).astype(np.float32), {"scale": np.float32(2.5)}),
-        "i4": (("x", "y"), np.arange(8, dtype=np.int32).reshape(4, 2), {"flags": np.array([1, 2, 3], np.int32)}),
+        "i4": (
+            ("x", "y"),
+            np.arange(8, dtype=np.int32).reshape(4, 2),
+            {"flags": np.array([1, 2, 3], np.int32)},
+        ),
         "i2": (("y",), np.array([-3, 7], np.int16), {}),
         "scalar": ((), np.int32(1), {"long_name": "spin-up state"}),
         "text": (("x", "nchar"), np.array([list("ab"), list("cd"), list("ef"), list("gh")], dtype="S1"), {}),
     }
     path = tmp_path / "f.nc"
-    elmai.write_netcdf(path, data, {"title": "t", "version": np.int32(3)}, format=fmt, unlimited=["time"],
-                       dims={"x": 4, "unused": 7})
+    elmai.write_netcdf(
+        path,
+        data,
+        {"title": "t", "version": np.int32(3)},
+        format=fmt,
+        unlimited=["time"],
+        dims={"x": 4, "unused": 7},
+    )
     with netCDF4.Dataset(path) as ds:
         ds.set_auto_maskandscale(False)
         ds.set_auto_chartostring(False)

@@ -1,8 +1,8 @@
 """Build flags for linking ELM (or any host) against elmai, like nc-config.
 
-    python -m elmai.config --fflags     # -I<dir with elmai.mod>
-    python -m elmai.config --libs       # -L... -lelmai_fortran -lelmai + rpaths
-    python -m elmai.config --cmake-dir  # for find_package(elmai CONFIG)
+python -m elmai.config --fflags     # -I<dir with elmai.mod>
+python -m elmai.config --libs       # -L... -lelmai_fortran -lelmai + rpaths
+python -m elmai.config --cmake-dir  # for find_package(elmai CONFIG)
 """
 
 from __future__ import annotations

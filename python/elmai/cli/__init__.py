@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from elmai.cli import restart_commands
@@ -24,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     except ElmaiError as e:
         print(f"elmai: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and friends
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

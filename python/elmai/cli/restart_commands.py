@@ -37,7 +37,9 @@ def restart_summary(path: str) -> dict[str, Any]:
         variables = []
         for name in r.variables:
             v = r.info(name)
-            variables.append({"name": name, "dtype": v.dtype.name, "dims": list(v.dims), "shape": list(v.shape)})
+            variables.append(
+                {"name": name, "dtype": v.dtype.name, "dims": list(v.dims), "shape": list(v.shape)}
+            )
         sub = r.subgrid
         summary: dict[str, Any] = {
             "path": path,
@@ -63,13 +65,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(s, indent=2))
         return 0
     print(f"{s['path']}")
-    print(f"  format        {s['format']}")
+    print(f"  {'format':<15} {s['format']}")
     for key in ("title", "case_id", "spinup_state", "vegetated_pfts"):
         if key in s:
-            print(f"  {key:<13} {s[key]}")
-    dims = ", ".join(f"{k}={v}" + (" (unlimited)" if k in s["unlimited"] else "") for k, v in s["dims"].items())
-    print(f"  dimensions    {dims}")
-    print(f"  variables     {s['n_variables']}")
+            print(f"  {key:<15} {s[key]}")
+    dims = ", ".join(
+        f"{k}={v}" + (" (unlimited)" if k in s["unlimited"] else "") for k, v in s["dims"].items()
+    )
+    print(f"  {'dimensions':<15} {dims}")
+    print(f"  {'variables':<15} {s['n_variables']}")
     width = max((len(v["name"]) for v in s["variables"]), default=4)
     for v in s["variables"]:
         print(f"    {v['name']:<{width}}  {v['dtype']:<8} ({', '.join(v['dims'])})")

@@ -8,4 +8,10 @@ from elmai.io.subgrid import Subgrid
 __all__ = [
     "Restart",
     "RestartDiff",
-    "diff_restarts", "Subgrid", "VariableInfo", "open_restart", "write_netcdf", "write_restart"]
+    "diff_restarts",
+    "Subgrid",
+    "VariableInfo",
+    "open_restart",
+    "write_netcdf",
+    "write_restart",
+]

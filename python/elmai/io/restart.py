@@ -119,7 +119,9 @@ class Restart:
     def __repr__(self) -> str:
         state = "open" if self._file.is_open else "closed"
         dims = ", ".join(f"{k}={v}" for k, v in self.dims.items())
-        return f"<elmai.Restart {self.path!r} {self.format} ({dims}); {len(self.variables)} variables, {state}>"
+        return (
+            f"<elmai.Restart {self.path!r} {self.format} ({dims}); {len(self.variables)} variables, {state}>"
+        )
 
 
 def _plain_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:

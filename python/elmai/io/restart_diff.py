@@ -44,15 +44,21 @@ class RestartDiff:
         if not rows:
             return head
         width = max(len(v.name) for v in rows)
-        lines = [head, f"{'variable':<{width}}  {'status':<9}  {'max_abs':>11}  {'max_rel':>11}  {'n_diff':>8}  at"]
+        lines = [
+            head,
+            f"{'variable':<{width}}  {'status':<9}  {'max_abs':>11}  {'max_rel':>11}  {'n_diff':>8}  at",
+        ]
         for v in rows:
             lines.append(
-                f"{v.name:<{width}}  {v.status:<9}  {v.max_abs:>11.4g}  {v.max_rel:>11.4g}  {v.n_diff:>8}  {v.where}"
+                f"{v.name:<{width}}  {v.status:<9}  {v.max_abs:>11.4g}  {v.max_rel:>11.4g}"
+                f"  {v.n_diff:>8}  {v.where}"
             )
         return "\n".join(lines)
 
 
-def _compare(name: str, dims: tuple[str, ...], a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> VariableDiff:
+def _compare(
+    name: str, dims: tuple[str, ...], a: np.ndarray, b: np.ndarray, rtol: float, atol: float
+) -> VariableDiff:
     if a.dtype.kind in "SUO" or b.dtype.kind in "SUO":
         same = np.array_equal(a, b)
         return VariableDiff(name, "equal" if same else "differs", n_diff=int(np.sum(a != b)))
@@ -100,4 +106,3 @@ def diff_restarts(path_a: str, path_b: str, rtol: float = 0.0, atol: float = 0.0
             if name not in names_a:
                 out.variables.append(VariableDiff(name, "only in B"))
     return out
-

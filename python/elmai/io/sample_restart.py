@@ -77,7 +77,7 @@ def make_sample_restart(
     pft_type = np.concatenate([np.tile(np.arange(N.NATPFT), veg_cols.size), np.zeros(lake_cols.size, int)])
     npft = pft_c.size
     wtcol = np.zeros(npft)
-    for k, c in enumerate(veg_cols):  # 1-5 PFTs present per vegetated column
+    for k in range(veg_cols.size):  # 1-5 PFTs present per vegetated column
         present = rng.choice(N.NATPFT, size=rng.integers(1, 6), replace=False)
         w = rng.dirichlet(np.ones(present.size))
         wtcol[k * N.NATPFT + present] = w
@@ -93,13 +93,21 @@ def make_sample_restart(
         if integer:
             v[name] = ((dim,), data.astype(i32), _int_attrs(long_name))
         else:
-            v[name] = ((dim,), data.astype(np.float64), _double_attrs(long_name, "degrees" if "l" in name[-3:] else ""))
+            v[name] = (
+                (dim,),
+                data.astype(np.float64),
+                _double_attrs(long_name, "degrees" if "l" in name[-3:] else ""),
+            )
 
     sub("grid1d_lon", "gridcell", lon, "gridcell longitude")
     sub("grid1d_lat", "gridcell", lat, "gridcell latitude")
     sub("grid1d_ixy", "gridcell", ixy, "2d longitude index of corresponding gridcell", True)
     sub("grid1d_jxy", "gridcell", jxy, "2d latitude index of corresponding gridcell", True)
-    for prefix, dim, g in (("land1d", "landunit", lun_g), ("cols1d", "column", col_g), ("pfts1d", "pft", pft_g)):
+    for prefix, dim, g in (
+        ("land1d", "landunit", lun_g),
+        ("cols1d", "column", col_g),
+        ("pfts1d", "pft", pft_g),
+    ):
         sub(f"{prefix}_lon", dim, lon[g], f"{dim} longitude")
         sub(f"{prefix}_lat", dim, lat[g], f"{dim} latitude")
         sub(f"{prefix}_ixy", dim, ixy[g], "2d longitude index of corresponding gridcell", True)
@@ -128,19 +136,47 @@ def make_sample_restart(
     woody = np.isin(pft_type, np.arange(1, 12))
     for element, ratio in (("c", 1.0), ("n", 1 / 50.0), ("p", 1 / 600.0)):
         for pool in N.PFT_POOLS:
-            base = {"leaf": 150, "froot": 200, "livestem": 300, "deadstem": 6000, "livecroot": 90, "deadcroot": 1800}
+            base = {
+                "leaf": 150,
+                "froot": 200,
+                "livestem": 300,
+                "deadstem": 6000,
+                "livecroot": 90,
+                "deadcroot": 1800,
+            }
             scale = base[pool] * (1.0 if pool in ("leaf", "froot") else woody)
             for suffix, f in (("", 1.0), ("_storage", 0.2), ("_xfer", 0.01)):
                 data = np.where(present, scale * f * ratio * rng.lognormal(0, 0.5, npft), 0.0)
-                v[f"{pool}{element}{suffix}"] = (("pft",), data, _double_attrs(f"{pool} {element}", f"g{element.upper()}/m2"))
-    v["tlai"] = (("pft",), np.where(present & (pft_type > 0), rng.uniform(0.2, 7, npft), 0.0), _double_attrs("one-sided leaf area index", "m2/m2"))
-    v["tsai"] = (("pft",), np.where(present & (pft_type > 0), rng.uniform(0.1, 1.5, npft), 0.0), _double_attrs("one-sided stem area index", "m2/m2"))
+                v[f"{pool}{element}{suffix}"] = (
+                    ("pft",),
+                    data,
+                    _double_attrs(f"{pool} {element}", f"g{element.upper()}/m2"),
+                )
+    v["tlai"] = (
+        ("pft",),
+        np.where(present & (pft_type > 0), rng.uniform(0.2, 7, npft), 0.0),
+        _double_attrs("one-sided leaf area index", "m2/m2"),
+    )
+    v["tsai"] = (
+        ("pft",),
+        np.where(present & (pft_type > 0), rng.uniform(0.1, 1.5, npft), 0.0),
+        _double_attrs("one-sided stem area index", "m2/m2"),
+    )
 
     # Vertically resolved CTC pools, (column, levgrnd): gC/m3, decreasing with depth,
     # zero below nlevdecomp, fill on lake columns.
     depth = np.exp(-np.arange(N.NLEVGRND) / 3.0)
-    depth[N.NLEVDECOMP:] = 0.0
-    base = {"litr1": 20, "litr2": 60, "litr3": 30, "cwd": 200, "soil1": 40, "soil2": 400, "soil3": 6000, "soil4": 15000}
+    depth[N.NLEVDECOMP :] = 0.0
+    base = {
+        "litr1": 20,
+        "litr2": 60,
+        "litr3": 30,
+        "cwd": 200,
+        "soil1": 40,
+        "soil2": 400,
+        "soil3": 6000,
+        "soil4": 15000,
+    }
     cn_soil = {"soil1": 8.0, "soil2": 11.0, "soil3": 11.0, "soil4": 11.0}
     lake = col_type == N.ISTDLAK
     stocks = {}
@@ -149,21 +185,51 @@ def make_sample_restart(
         c[lake] = N.SPVAL
         stocks[pool] = c
         for element in N.ELEMENTS:
-            ratio = {"c": 1.0, "n": 1 / cn_soil.get(pool, 60.0), "p": 1 / (cn_soil.get(pool, 60.0) * 12)}[element]
+            ratio = {"c": 1.0, "n": 1 / cn_soil.get(pool, 60.0), "p": 1 / (cn_soil.get(pool, 60.0) * 12)}[
+                element
+            ]
             data = np.where(lake[:, None], N.SPVAL, c * ratio)
-            v[N.vr_pool(pool, element)] = (("column", "levgrnd"), data, _double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3"))
+            v[N.vr_pool(pool, element)] = (
+                ("column", "levgrnd"),
+                data,
+                _double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3"),
+            )
     dz = np.full(N.NLEVGRND, 0.1) * 1.4 ** np.arange(N.NLEVGRND)
+
     def stock(pools: tuple[str, ...]) -> np.ndarray:
         s = sum((stocks[p][:, : N.NLEVDECOMP] * dz[: N.NLEVDECOMP]).sum(axis=1) for p in pools)
         return np.where(lake, N.SPVAL, s)
-    totsomc, totlitc, cwdc = stock(("soil1", "soil2", "soil3", "soil4")), stock(("litr1", "litr2", "litr3")), stock(("cwd",))
-    for name, data in (("totsomc", totsomc), ("totlitc", totlitc), ("cwdc", cwdc), ("totvegc", rng.uniform(0, 2e4, nc)),
-                       ("totcolc", np.where(lake, N.SPVAL, totsomc + totlitc + cwdc)), ("totcoln", rng.uniform(100, 2000, nc)),
-                       ("totcolp", rng.uniform(10, 200, nc))):
+
+    totsomc, totlitc, cwdc = (
+        stock(("soil1", "soil2", "soil3", "soil4")),
+        stock(("litr1", "litr2", "litr3")),
+        stock(("cwd",)),
+    )
+    for name, data in (
+        ("totsomc", totsomc),
+        ("totlitc", totlitc),
+        ("cwdc", cwdc),
+        ("totvegc", rng.uniform(0, 2e4, nc)),
+        ("totcolc", np.where(lake, N.SPVAL, totsomc + totlitc + cwdc)),
+        ("totcoln", rng.uniform(100, 2000, nc)),
+        ("totcolp", rng.uniform(10, 200, nc)),
+    ):
         v[name] = (("column",), data, _double_attrs(name, "gC/m2"))
-    v["scalaravg_col"] = (("column", "levgrnd"), np.where(lake[:, None], N.SPVAL, rng.uniform(0.05, 1.0, (nc, N.NLEVGRND))), _double_attrs("decomposition scalar average for AD spinup", ""))
-    v["spinup_state"] = ((), np.int32(spinup_state), {"long_name": "Spinup state of the model that wrote this restart file: 0 = normal model mode, 1 = AD spinup"})
-    v["T_SOISNO"] = (("column", "levtot"), rng.uniform(250, 300, (nc, N.NLEVSNO + N.NLEVGRND)), _double_attrs("soil-snow temperature", "K"))
+    v["scalaravg_col"] = (
+        ("column", "levgrnd"),
+        np.where(lake[:, None], N.SPVAL, rng.uniform(0.05, 1.0, (nc, N.NLEVGRND))),
+        _double_attrs("decomposition scalar average for AD spinup", ""),
+    )
+    v["spinup_state"] = (
+        (),
+        np.int32(spinup_state),
+        {"long_name": "Spinup state of the model that wrote this restart file: 0 = normal, 1 = AD spinup"},
+    )
+    v["T_SOISNO"] = (
+        ("column", "levtot"),
+        rng.uniform(250, 300, (nc, N.NLEVSNO + N.NLEVGRND)),
+        _double_attrs("soil-snow temperature", "K"),
+    )
     dims["levtot"] = N.NLEVSNO + N.NLEVGRND
     dims["levgrnd"] = N.NLEVGRND
     v["timemgr_rst_curr_ymd"] = ((), np.int32(210101), {"long_name": "current date"})
@@ -197,6 +263,13 @@ def make_sample_restart(
         **col_attrs,
     }
     order = ["gridcell", "topounit", "landunit", "column", "pft", "levgrnd", "levtot", "time"]
-    write_netcdf(path, v, gatts, format=format, unlimited=unlimited, dims={d: dims[d] for d in order if d in dims},
-                 header_pad=header_pad)
+    write_netcdf(
+        path,
+        v,
+        gatts,
+        format=format,
+        unlimited=unlimited,
+        dims={d: dims[d] for d in order if d in dims},
+        header_pad=header_pad,
+    )
     return dims
