@@ -8,10 +8,20 @@
 #include <vector>
 
 #include "elmai/build_info.hpp"
+#include "elmai/model_runner.hpp"
 #include "elmai/restart_file.hpp"
 
 struct elmai_restart {
   elmai::RestartFile file;
+};
+
+struct elmai_model {
+  std::unique_ptr<elmai::ModelBackend> backend;
+  std::vector<elmai::TensorView> in, out;  // reused between calls: no allocation per forward
+};
+
+struct elmai_tensor {
+  elmai::TensorView view;
 };
 
 namespace {
@@ -96,6 +106,134 @@ int elmai_restart_read_double(elmai_restart* file, const char* name, double* out
     }
     require(out || v.count() == 0, "elmai_restart_read_double: null output array");
     file->file.read_as_double(name, out, v.count());
+  });
+}
+
+int elmai_model_load(const char* path, const char* device, int nthreads, elmai_model** out) {
+  return guarded([&] {
+    require(path && out, "elmai_model_load: null argument");
+    *out = nullptr;
+    elmai::ModelOptions opt;
+    if (device && *device) opt.device = device;
+    opt.threads = nthreads;
+    auto model = std::make_unique<elmai_model>();
+    model->backend = elmai::load_model(path, opt);
+    *out = model.release();
+  });
+}
+
+int elmai_model_free(elmai_model* model) {
+  return guarded([&] { delete model; });
+}
+
+int elmai_model_num_inputs(const elmai_model* model, int* n) {
+  return guarded([&] {
+    require(model && n, "elmai_model_num_inputs: null argument");
+    *n = static_cast<int>(model->backend->input_names().size());
+  });
+}
+
+int elmai_model_forward(elmai_model* model, elmai_tensor* const* inputs, int ninputs, elmai_tensor* const* outputs,
+                        int noutputs) {
+  return guarded([&] {
+    require(model && ninputs >= 0 && noutputs >= 0 && (inputs || !ninputs) && (outputs || !noutputs),
+            "elmai_model_forward: invalid argument");
+    model->in.resize(static_cast<std::size_t>(ninputs));
+    model->out.resize(static_cast<std::size_t>(noutputs));
+    for (int i = 0; i < ninputs; ++i) {
+      require(inputs[i], "elmai_model_forward: input tensor is null (not created or already freed)");
+      model->in[i] = inputs[i]->view;
+    }
+    for (int i = 0; i < noutputs; ++i) {
+      require(outputs[i], "elmai_model_forward: output tensor is null (not created or already freed)");
+      model->out[i] = outputs[i]->view;
+    }
+    model->backend->forward(model->in, model->out);
+  });
+}
+
+namespace {
+
+elmai::DType to_dtype(int dtype) {
+  if (dtype == ELMAI_FLOAT32) return elmai::DType::Float32;
+  if (dtype == ELMAI_FLOAT64) return elmai::DType::Float64;
+  throw elmai::Error(elmai::ErrorKind::Dtype, "dtype code " + std::to_string(dtype) +
+                                                   " is not ELMAI_FLOAT32 (0) or ELMAI_FLOAT64 (1)");
+}
+
+void check_rank(int ndims) {
+  if (ndims < 0 || ndims > 8)
+    throw elmai::Error(elmai::ErrorKind::Shape, "tensor rank " + std::to_string(ndims) + " is outside 0..8");
+}
+
+}  // namespace
+
+int elmai_tensor_create(void* data, int dtype, int ndims, const int64_t* shape, const int64_t* strides,
+                        elmai_tensor** out) {
+  return guarded([&] {
+    require(out && (shape || ndims == 0), "elmai_tensor_create: null argument");
+    *out = nullptr;
+    check_rank(ndims);
+    elmai::TensorView v;
+    v.dtype = to_dtype(dtype);
+    v.shape.assign(shape, shape + ndims);
+    for (auto s : v.shape)
+      if (s < 0) throw elmai::Error(elmai::ErrorKind::Shape, "negative extent in tensor shape");
+    if (strides) v.strides.assign(strides, strides + ndims);
+    require(data || v.numel() == 0, "elmai_tensor_create: null data");
+    v.data = data;
+    *out = new elmai_tensor{std::move(v)};
+  });
+}
+
+int elmai_tensor_from_fortran(void* data, int dtype, int ndims, const int64_t* fshape, const int* layout,
+                              int nlayout, elmai_tensor** out) {
+  return guarded([&] {
+    require(out && (fshape || ndims == 0), "elmai_tensor_from_fortran: null argument");
+    *out = nullptr;
+    check_rank(ndims);
+    if (layout && nlayout != ndims)
+      throw elmai::Error(elmai::ErrorKind::Argument, "layout has " + std::to_string(nlayout) +
+                                                         " entries but the array has rank " + std::to_string(ndims));
+    std::vector<int64_t> fstride(static_cast<std::size_t>(ndims), 1);
+    for (int k = 1; k < ndims; ++k) fstride[k] = fstride[k - 1] * fshape[k - 1];
+    std::vector<int64_t> shape(static_cast<std::size_t>(ndims)), strides(static_cast<std::size_t>(ndims));
+    std::vector<bool> used(static_cast<std::size_t>(ndims), false);
+    for (int k = 0; k < ndims; ++k) {
+      const int pos = layout ? layout[k] : ndims - k;  // 1-based model dimension of Fortran dim k+1
+      if (pos < 1 || pos > ndims || used[pos - 1]) {
+        std::string text;
+        for (int j = 0; j < ndims; ++j) text += (j ? "," : "") + std::to_string(layout[j]);
+        throw elmai::Error(elmai::ErrorKind::Argument, "layout [" + text + "] is not a permutation of 1.." +
+                                                           std::to_string(ndims));
+      }
+      used[pos - 1] = true;
+      shape[pos - 1] = fshape[k];
+      strides[pos - 1] = fstride[k];
+    }
+    elmai::TensorView v;
+    v.dtype = to_dtype(dtype);
+    v.shape = std::move(shape);
+    v.strides = std::move(strides);
+    require(data || v.numel() == 0, "elmai_tensor_from_fortran: null data");
+    v.data = data;
+    if (v.contiguous()) v.strides.clear();
+    *out = new elmai_tensor{std::move(v)};
+  });
+}
+
+int elmai_tensor_free(elmai_tensor* tensor) {
+  return guarded([&] { delete tensor; });
+}
+
+int elmai_set_num_threads(int nthreads) {
+  return guarded([&] { elmai::set_num_threads(nthreads); });
+}
+
+int elmai_get_num_threads(int* nthreads) {
+  return guarded([&] {
+    require(nthreads, "elmai_get_num_threads: null argument");
+    *nthreads = elmai::get_num_threads();
   });
 }
 

@@ -5,7 +5,7 @@
 !> here stops or aborts the host model. Arrays are passed without copies: C order of a
 !> restart variable (column, levgrnd) is Fortran order (levgrnd, column).
 module elmai
-  use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_char, c_int, c_int64_t, c_double, &
+  use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_char, c_int, c_int64_t, c_double, c_float, &
                                          c_null_char, c_loc, c_f_pointer, c_associated, c_size_t
   implicit none
   private
@@ -19,8 +19,31 @@ module elmai
     type(c_ptr) :: handle = c_null_ptr
   end type elmai_restart
 
+  integer, parameter, public :: ELMAI_FLOAT32 = 0, ELMAI_FLOAT64 = 1
+
+  !> A loaded model (TorchScript today). Load once, forward many times.
+  type, public :: elmai_model
+    type(c_ptr) :: handle = c_null_ptr
+  end type elmai_model
+
+  !> A zero-copy view of a Fortran array, as a model input or output. The array must
+  !> outlive the tensor and carry the TARGET attribute in the caller (it is read and,
+  !> for outputs, written through the view during elmai_model_forward).
+  type, public :: elmai_tensor
+    type(c_ptr) :: handle = c_null_ptr
+  end type elmai_tensor
+
   public :: elmai_last_error, elmai_version
   public :: elmai_restart_open, elmai_restart_close, elmai_restart_var_shape, elmai_restart_read
+  public :: elmai_model_load, elmai_model_free, elmai_model_forward
+  public :: elmai_tensor_from_array, elmai_tensor_free, elmai_set_num_threads, elmai_get_num_threads
+  public :: elmai_read_inparm
+
+  !> Wrap a real32 or real64 array of rank 1-4 as a tensor (no copy). Default layout:
+  !> Fortran dimensions reversed, so (nfeatures, ncells) is the model's [ncells, nfeatures].
+  interface elmai_tensor_from_array
+    module procedure tensor_from_real32, tensor_from_real64
+  end interface elmai_tensor_from_array
 
   !> Read a variable into a real64 array of rank 0-3 (shape reversed from the file's).
   interface elmai_restart_read
@@ -62,6 +85,51 @@ module elmai
       integer(c_int), value :: maxdims
       integer(c_int) :: ierr
     end function c_restart_var_shape
+    function c_model_load(path, device, nthreads, out) bind(C, name="elmai_model_load") result(ierr)
+      import :: c_char, c_int, c_ptr
+      character(kind=c_char), dimension(*), intent(in) :: path, device
+      integer(c_int), value :: nthreads
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: ierr
+    end function c_model_load
+    function c_model_free(model) bind(C, name="elmai_model_free") result(ierr)
+      import :: c_ptr, c_int
+      type(c_ptr), value :: model
+      integer(c_int) :: ierr
+    end function c_model_free
+    function c_model_forward(model, inputs, ninputs, outputs, noutputs) bind(C, name="elmai_model_forward") &
+        result(ierr)
+      import :: c_ptr, c_int
+      type(c_ptr), value :: model
+      type(c_ptr), intent(in) :: inputs(*), outputs(*)
+      integer(c_int), value :: ninputs, noutputs
+      integer(c_int) :: ierr
+    end function c_model_forward
+    function c_tensor_from_fortran(data, dtype, ndims, fshape, layout, nlayout, out) &
+        bind(C, name="elmai_tensor_from_fortran") result(ierr)
+      import :: c_ptr, c_int, c_int64_t
+      type(c_ptr), value :: data
+      integer(c_int), value :: dtype, ndims, nlayout
+      integer(c_int64_t), intent(in) :: fshape(*)
+      type(c_ptr), value :: layout
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: ierr
+    end function c_tensor_from_fortran
+    function c_tensor_free(tensor) bind(C, name="elmai_tensor_free") result(ierr)
+      import :: c_ptr, c_int
+      type(c_ptr), value :: tensor
+      integer(c_int) :: ierr
+    end function c_tensor_free
+    function c_set_num_threads(n) bind(C, name="elmai_set_num_threads") result(ierr)
+      import :: c_int
+      integer(c_int), value :: n
+      integer(c_int) :: ierr
+    end function c_set_num_threads
+    function c_get_num_threads(n) bind(C, name="elmai_get_num_threads") result(ierr)
+      import :: c_int
+      integer(c_int), intent(out) :: n
+      integer(c_int) :: ierr
+    end function c_get_num_threads
     function c_restart_read_double(file, name, out, ndims, shape) bind(C, name="elmai_restart_read_double") &
         result(ierr)
       import :: c_ptr, c_char, c_int, c_int64_t
@@ -182,5 +250,147 @@ contains
     integer, intent(out) :: ierr
     call read_into(file, name, c_loc(array), int(shape(array), c_int64_t), ierr)
   end subroutine restart_read_3d
+
+  ! ---- models -------------------------------------------------------------------------
+
+  !> Load a model file once. device: 'cpu' (default), 'cuda', 'cuda:N'; nthreads > 0 sets
+  !> the intra-op thread count (process-wide; each ELM MPI rank is its own process).
+  subroutine elmai_model_load(model, path, ierr, device, nthreads)
+    type(elmai_model), intent(inout) :: model
+    character(len=*), intent(in) :: path
+    integer, intent(out) :: ierr
+    character(len=*), intent(in), optional :: device
+    integer, intent(in), optional :: nthreads
+    character(len=:), allocatable :: dev
+    integer(c_int) :: nt
+    dev = 'cpu'
+    if (present(device)) dev = trim(device)
+    nt = 0
+    if (present(nthreads)) nt = int(nthreads, c_int)
+    ierr = int(c_model_load(trim(path)//c_null_char, dev//c_null_char, nt, model%handle))
+  end subroutine elmai_model_load
+
+  subroutine elmai_model_free(model, ierr)
+    type(elmai_model), intent(inout) :: model
+    integer, intent(out), optional :: ierr
+    integer :: status
+    status = int(c_model_free(model%handle))
+    model%handle = c_null_ptr
+    if (present(ierr)) ierr = status
+  end subroutine elmai_model_free
+
+  !> Run the model on the input tensors and write its results into the output tensors
+  !> (shapes must match the model's outputs; real32/real64 are converted as needed).
+  subroutine elmai_model_forward(model, inputs, outputs, ierr)
+    type(elmai_model), intent(in) :: model
+    type(elmai_tensor), intent(in) :: inputs(:), outputs(:)
+    integer, intent(out) :: ierr
+    type(c_ptr) :: in_ptrs(size(inputs)), out_ptrs(size(outputs))
+    integer :: i
+    do i = 1, size(inputs)
+      in_ptrs(i) = inputs(i)%handle
+    end do
+    do i = 1, size(outputs)
+      out_ptrs(i) = outputs(i)%handle
+    end do
+    ierr = int(c_model_forward(model%handle, in_ptrs, int(size(inputs), c_int), out_ptrs, &
+                               int(size(outputs), c_int)))
+  end subroutine elmai_model_forward
+
+  subroutine tensor_from_address(tensor, p, dtype, fshape, ierr, layout)
+    type(elmai_tensor), intent(inout) :: tensor
+    type(c_ptr), intent(in) :: p
+    integer(c_int), intent(in) :: dtype
+    integer(c_int64_t), intent(in) :: fshape(:)
+    integer, intent(out) :: ierr
+    integer, intent(in), optional :: layout(:)
+    integer(c_int), allocatable, target :: clayout(:)
+    type(c_ptr) :: lp
+    integer(c_int) :: nlayout
+    lp = c_null_ptr
+    nlayout = 0
+    if (present(layout)) then
+      clayout = int(layout, c_int)
+      nlayout = int(size(layout), c_int)
+      if (nlayout > 0) lp = c_loc(clayout)
+    end if
+    ierr = int(c_tensor_from_fortran(p, dtype, int(size(fshape), c_int), fshape, lp, nlayout, tensor%handle))
+  end subroutine tensor_from_address
+
+  subroutine tensor_from_real32(tensor, array, ierr, layout)
+    type(elmai_tensor), intent(inout) :: tensor
+    real(c_float), intent(in), target, contiguous :: array(..)
+    integer, intent(out) :: ierr
+    integer, intent(in), optional :: layout(:)
+    call tensor_from_address(tensor, c_loc(array), int(ELMAI_FLOAT32, c_int), int(shape(array), c_int64_t), &
+                             ierr, layout)
+  end subroutine tensor_from_real32
+
+  subroutine tensor_from_real64(tensor, array, ierr, layout)
+    type(elmai_tensor), intent(inout) :: tensor
+    real(c_double), intent(in), target, contiguous :: array(..)
+    integer, intent(out) :: ierr
+    integer, intent(in), optional :: layout(:)
+    call tensor_from_address(tensor, c_loc(array), int(ELMAI_FLOAT64, c_int), int(shape(array), c_int64_t), &
+                             ierr, layout)
+  end subroutine tensor_from_real64
+
+  subroutine elmai_tensor_free(tensor, ierr)
+    type(elmai_tensor), intent(inout) :: tensor
+    integer, intent(out), optional :: ierr
+    integer :: status
+    status = int(c_tensor_free(tensor%handle))
+    tensor%handle = c_null_ptr
+    if (present(ierr)) ierr = status
+  end subroutine elmai_tensor_free
+
+  subroutine elmai_set_num_threads(nthreads, ierr)
+    integer, intent(in) :: nthreads
+    integer, intent(out) :: ierr
+    ierr = int(c_set_num_threads(int(nthreads, c_int)))
+  end subroutine elmai_set_num_threads
+
+  subroutine elmai_get_num_threads(nthreads, ierr)
+    integer, intent(out) :: nthreads
+    integer, intent(out) :: ierr
+    integer(c_int) :: n
+    ierr = int(c_get_num_threads(n))
+    nthreads = int(n)
+  end subroutine elmai_get_num_threads
+
+  !> Read the &elmai_inparm namelist group from an ELM namelist file (lnd_in):
+  !>   &elmai_inparm  elmai_model_file = 'spinup.pt', elmai_device = 'cpu', elmai_threads = 1 /
+  !> ierr = ELMAI_OK when read; ELMAI_ERR_VARIABLE when the group is absent (defaults kept:
+  !> no model file, 'cpu', 1 thread); ELMAI_ERR_FILE / ELMAI_ERR_FORMAT when the file cannot
+  !> be opened or the group cannot be parsed.
+  subroutine elmai_read_inparm(nlfile, model_file, device, nthreads, ierr)
+    character(len=*), intent(in) :: nlfile
+    character(len=*), intent(out) :: model_file, device
+    integer, intent(out) :: nthreads, ierr
+    character(len=1024) :: elmai_model_file
+    character(len=32) :: elmai_device
+    integer :: elmai_threads, unit, ios
+    namelist /elmai_inparm/ elmai_model_file, elmai_device, elmai_threads
+    elmai_model_file = ' '
+    elmai_device = 'cpu'
+    elmai_threads = 1
+    open (newunit=unit, file=nlfile, status='old', action='read', iostat=ios)
+    if (ios /= 0) then
+      ierr = ELMAI_ERR_FILE
+    else
+      read (unit, nml=elmai_inparm, iostat=ios)
+      close (unit)
+      if (ios == 0) then
+        ierr = ELMAI_OK
+      else if (ios < 0) then
+        ierr = ELMAI_ERR_VARIABLE
+      else
+        ierr = ELMAI_ERR_FORMAT
+      end if
+    end if
+    model_file = elmai_model_file
+    device = elmai_device
+    nthreads = elmai_threads
+  end subroutine elmai_read_inparm
 
 end module elmai

@@ -38,6 +38,37 @@ int elmai_restart_var_shape(elmai_restart* file, const char* name, int* ndims, i
 int elmai_restart_read_double(elmai_restart* file, const char* name, double* out, int ndims,
                               const int64_t* shape);
 
+/* ---- model inference (TorchScript today, behind a backend interface) ----------------
+ * Tensors are views of the caller's memory (zero-copy). A model is loaded once and
+ * forwarded many times; outputs are written into caller-provided tensors. */
+typedef struct elmai_model elmai_model;
+typedef struct elmai_tensor elmai_tensor;
+
+enum { ELMAI_FLOAT32 = 0, ELMAI_FLOAT64 = 1 };
+
+/* device: "cpu", "cuda" or "cuda:N" (NULL = cpu); nthreads > 0 sets the intra-op thread
+ * count (process-wide), 0 leaves it. The first forward runs `warmup` extra passes. */
+int elmai_model_load(const char* path, const char* device, int nthreads, elmai_model** out);
+int elmai_model_free(elmai_model* model);
+int elmai_model_num_inputs(const elmai_model* model, int* n);
+int elmai_model_forward(elmai_model* model, elmai_tensor* const* inputs, int ninputs, elmai_tensor* const* outputs,
+                        int noutputs);
+
+/* A view of C-order memory: shape[ndims]; strides in elements (NULL = contiguous). */
+int elmai_tensor_create(void* data, int dtype, int ndims, const int64_t* shape, const int64_t* strides,
+                        elmai_tensor** out);
+/* A view of a Fortran (column-major) array of shape fshape[ndims]. layout[k] (1-based)
+ * is the model dimension that Fortran dimension k+1 becomes; NULL = reversed
+ * (ndims, ..., 1), so a Fortran (nfeatures, ncells) array is the model's [ncells, nfeatures]
+ * without a copy. Any other permutation gives a strided view, still without a copy.
+ * nlayout is the length of layout (must equal ndims unless layout is NULL). */
+int elmai_tensor_from_fortran(void* data, int dtype, int ndims, const int64_t* fshape, const int* layout,
+                              int nlayout, elmai_tensor** out);
+int elmai_tensor_free(elmai_tensor* tensor);
+
+int elmai_set_num_threads(int nthreads);
+int elmai_get_num_threads(int* nthreads);
+
 #ifdef __cplusplus
 }
 #endif
