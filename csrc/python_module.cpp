@@ -154,7 +154,8 @@ elmai::TensorView view_of(const py::array& arr, std::size_t index) {
   else if (dt == "<f8")
     v.dtype = elmai::DType::Float64;
   else
-    throw elmai::Error(ErrorKind::Dtype, "input " + std::to_string(index + 1) + " has dtype " + dt +
+    throw elmai::Error(ErrorKind::Dtype, "input " + std::to_string(index + 1) + " has dtype " +
+                                             py::str(arr.dtype().attr("name")).cast<std::string>() +
                                              "; models take float32 or float64 arrays");
   const auto item = static_cast<py::ssize_t>(arr.itemsize());
   for (py::ssize_t k = 0; k < arr.ndim(); ++k) {
