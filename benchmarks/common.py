@@ -96,8 +96,9 @@ class BenchResult:
         lines.append(f"{head}  {'ratio':>7}  target")
         for f in self.figures:
             verdict = "" if f.met is None else ("  ok" if f.met else "  MISSED")
-            row = f"   {f.name:<{width}}  {f.seconds:>9.4f}  {f.reference:<{rwidth}}"
-            lines.append(f"{row}  {f.reference_seconds:>9.4f}  {f.ratio:>7.3f}  {f.target}{verdict}")
+            row = f"   {f.name:<{width}}  {f.seconds:>9.3g}  {f.reference:<{rwidth}}"
+            note = f"  ({f.note})" if f.note else ""
+            lines.append(f"{row}  {f.reference_seconds:>9.3g}  {f.ratio:>7.3f}  {f.target}{verdict}{note}")
         return "\n".join(lines)
 
     def save(self) -> Path:

@@ -126,14 +126,13 @@ class TorchScriptBackend final : public ModelBackend {
                                            " inputs (" + names + ") but " + std::to_string(inputs.size()) +
                                            " were given");
     }
-    std::vector<c10::IValue> args;
-    args.reserve(inputs.size());
-    for (const auto& v : inputs) args.emplace_back(wrap(v, device_));
+    args_.clear();  // reused: no allocation per call at small batch
+    for (const auto& v : inputs) args_.emplace_back(wrap(v, device_));
     c10::IValue out;
     try {
       // TorchScript's profiling executor optimises after a few calls: do them up front.
-      for (; warmup_ > 0; --warmup_) module_.forward(args);
-      out = module_.forward(args);
+      for (; warmup_ > 0; --warmup_) module_.forward(args_);
+      out = module_.forward(args_);
     } catch (const c10::Error& e) {
       throw Error(ErrorKind::Value, "model '" + path_ + "' failed: " + torch_message(e));
     } catch (const std::exception& e) {  // the TorchScript interpreter throws std::runtime_error
@@ -164,6 +163,7 @@ class TorchScriptBackend final : public ModelBackend {
 
   std::string path_, device_name_;
   int warmup_ = 0;
+  std::vector<c10::IValue> args_;
   torch::Device device_ = torch::kCPU;
   torch::jit::Module module_;
   std::vector<std::string> input_names_, output_names_;

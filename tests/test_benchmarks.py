@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 def test_quick_benchmark_writes_ratios(tmp_path: Path) -> None:
     env = {**os.environ, "ELMAI_BENCH_RESULTS": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--quick", "--only", "restart_io"],
+        [sys.executable, "benchmarks/run.py", "--quick", "--only", "restart_io", "inference"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -23,6 +23,8 @@ def test_quick_benchmark_writes_ratios(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "read all: elmai" in done.stdout and "ratio" in done.stdout
+    inference = json.loads((tmp_path / "inference.json").read_text())
+    assert any(f["name"] == "Fortran path, batch 1" for f in inference["figures"])
     result = json.loads((tmp_path / "restart_io.json").read_text())
     assert result["machine"]["core"]["torch"]
     names = {f["name"] for f in result["figures"]}

@@ -26,11 +26,13 @@ class Model:
     def __init__(self, path: str | os.PathLike[str], device: str = "cpu", threads: int = 0, warmup: int = 2):
         self.path = os.fspath(path)
         self._model = _core.Model(self.path, device, threads, warmup)
-        self._returns_dict: bool | None = None
+        self._input_names = list(self._model.input_names)
+        self._output_names: list[str] = []
+        self._returns_dict = False
 
     @property
     def input_names(self) -> list[str]:
-        return list(self._model.input_names)
+        return list(self._input_names)
 
     @property
     def output_names(self) -> list[str]:
@@ -44,7 +46,7 @@ class Model:
     def __call__(
         self, *args: Any, **kwargs: Any
     ) -> np.ndarray | tuple[np.ndarray, ...] | dict[str, np.ndarray]:
-        names = self.input_names
+        names = self._input_names
         if kwargs:
             unknown = set(kwargs) - set(names)
             if unknown:
@@ -57,10 +59,14 @@ class Model:
             if missing:
                 raise InvalidArgumentError(f"model '{self.path}' needs inputs {missing}")
             args = tuple(merged[n] for n in names)
-        outputs = self._model.forward([np.asarray(a) for a in args])
-        out_names = self.output_names
-        if any(not n.startswith("output") or not n[6:].isdigit() for n in out_names):
-            return dict(zip(out_names, outputs, strict=True))
+        outputs = self._model.forward(args)
+        if not self._output_names:  # the first call tells how the model returns its results
+            self._output_names = list(self._model.output_names)
+            self._returns_dict = any(
+                not (n.startswith("output") and n[6:].isdigit()) for n in self._output_names
+            )
+        if self._returns_dict:
+            return dict(zip(self._output_names, outputs, strict=True))
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def __repr__(self) -> str:
