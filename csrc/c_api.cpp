@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "elmai/balance_check.hpp"
 #include "elmai/build_info.hpp"
 #include "elmai/model_runner.hpp"
 #include "elmai/restart_file.hpp"
@@ -58,6 +59,11 @@ extern "C" {
 const char* elmai_last_error(void) { return last_error.c_str(); }
 
 const char* elmai_version(void) { return elmai::kVersion; }
+
+int elmai_report_error(int status, const char* message) {
+  last_error = message ? message : "";
+  return status;
+}
 
 int elmai_restart_open(const char* path, elmai_restart** out) {
   return guarded([&] {
@@ -224,6 +230,31 @@ int elmai_tensor_from_fortran(void* data, int dtype, int ndims, const int64_t* f
 
 int elmai_tensor_free(elmai_tensor* tensor) {
   return guarded([&] { delete tensor; });
+}
+
+int elmai_balance_check_columns(int64_t ncol, const double* begin, const double* end, int nin, const double* inputs,
+                                int nout, const double* outputs, double dt, double fail_tol, double warn_tol,
+                                int64_t* nfail, int64_t* nwarn, double* max_abs_error, int64_t* failing_columns,
+                                int64_t capacity) {
+  return guarded([&] {
+    require(nfail && nwarn && max_abs_error && nin >= 0 && nout >= 0 && capacity >= 0,
+            "elmai_balance_check_columns: invalid argument");
+    require((inputs || nin == 0 || ncol == 0) && (outputs || nout == 0 || ncol == 0),
+            "elmai_balance_check_columns: null term array");
+    elmai::BalanceTerms t;
+    t.ncol = ncol;
+    t.begin = begin;
+    t.end = end;
+    for (int k = 0; k < nin; ++k) t.inputs.push_back(inputs + static_cast<int64_t>(k) * ncol);
+    for (int k = 0; k < nout; ++k) t.outputs.push_back(outputs + static_cast<int64_t>(k) * ncol);
+    const auto s = elmai::check_balance(t, dt, fail_tol, warn_tol);
+    *nfail = s.nfail;
+    *nwarn = s.nwarn;
+    *max_abs_error = s.max_abs_error;
+    int64_t n = 0;
+    for (const auto& c : s.columns)
+      if (c.fail && n < capacity && failing_columns) failing_columns[n++] = c.column;
+  });
 }
 
 int elmai_set_num_threads(int nthreads) {

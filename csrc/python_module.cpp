@@ -5,7 +5,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "elmai/balance_check.hpp"
 #include "elmai/build_info.hpp"
+#include "elmai/restart_check.hpp"
 #include "elmai/dataset_writer.hpp"
 #include "elmai/model_runner.hpp"
 #include "elmai/restart_file.hpp"
@@ -206,6 +208,107 @@ class PyModel {
   std::unique_ptr<elmai::ModelBackend> backend_;
 };
 
+using DoubleArray = py::array_t<double, py::array::c_style>;
+
+// Column arrays for the balance check: float64, 1-D, all of one length (no conversion,
+// so a float32 flux is refused rather than silently widened).
+elmai::BalanceTerms balance_terms(const py::array& begin, const py::array& end, const py::sequence& inputs,
+                                  const py::sequence& outputs, std::vector<py::array>& keep) {
+  elmai::BalanceTerms t;
+  auto take = [&](const py::handle& obj, const std::string& what) -> const double* {
+    py::array arr = py::array::ensure(obj);
+    if (!arr || py::str(arr.dtype().attr("str")).cast<std::string>() != "<f8")
+      throw elmai::Error(ErrorKind::Dtype, "balance check: " + what + " must be a float64 array");
+    if (arr.ndim() != 1)
+      throw elmai::Error(ErrorKind::Shape, "balance check: " + what + " must be 1-D (one value per column)");
+    if (t.ncol < 0) t.ncol = arr.shape(0);
+    if (arr.shape(0) != t.ncol)
+      throw elmai::Error(ErrorKind::Shape, "balance check: " + what + " has " + std::to_string(arr.shape(0)) +
+                                               " columns, begin has " + std::to_string(t.ncol));
+    arr = py::array::ensure(arr, py::array::c_style);
+    keep.push_back(arr);
+    return static_cast<const double*>(arr.data());
+  };
+  t.ncol = -1;
+  t.begin = take(begin, "begin");
+  t.end = take(end, "end");
+  for (std::size_t i = 0; i < inputs.size(); ++i) t.inputs.push_back(take(inputs[i], "input " + std::to_string(i + 1)));
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    t.outputs.push_back(take(outputs[i], "output " + std::to_string(i + 1)));
+  return t;
+}
+
+py::tuple check_balance_py(const py::array& begin, const py::array& end, const py::sequence& inputs,
+                           const py::sequence& outputs, double dt, double fail_tol, double warn_tol, int threads) {
+  std::vector<py::array> keep;
+  auto terms = balance_terms(begin, end, inputs, outputs, keep);
+  elmai::BalanceSummary s;
+  {
+    py::gil_scoped_release release;
+    s = elmai::check_balance(terms, dt, fail_tol, warn_tol, threads);
+  }
+  py::array_t<std::int64_t> cols(static_cast<py::ssize_t>(s.columns.size()));
+  DoubleArray errs(static_cast<py::ssize_t>(s.columns.size()));
+  py::array_t<bool> fails(static_cast<py::ssize_t>(s.columns.size()));
+  for (std::size_t i = 0; i < s.columns.size(); ++i) {
+    cols.mutable_at(i) = s.columns[i].column;
+    errs.mutable_at(i) = s.columns[i].error;
+    fails.mutable_at(i) = s.columns[i].fail;
+  }
+  return py::make_tuple(cols, errs, fails, s.max_abs_error, s.max_column);
+}
+
+DoubleArray balance_errors_py(const py::array& begin, const py::array& end, const py::sequence& inputs,
+                              const py::sequence& outputs, double dt, int threads) {
+  std::vector<py::array> keep;
+  auto terms = balance_terms(begin, end, inputs, outputs, keep);
+  DoubleArray out(terms.ncol);
+  double* p = out.mutable_data();
+  py::gil_scoped_release release;
+  elmai::balance_errors(terms, dt, p, threads);
+  return out;
+}
+
+py::dict check_restart_py(const std::string& path, const py::dict& o) {
+  elmai::CheckOptions opt;
+  if (o.contains("rtol")) opt.rtol = o["rtol"].cast<double>();
+  if (o.contains("negative_tolerance")) opt.negative_tolerance = o["negative_tolerance"].cast<double>();
+  if (o.contains("weight_tolerance")) opt.weight_tolerance = o["weight_tolerance"].cast<double>();
+  if (o.contains("stoichiometry_factor")) opt.stoichiometry_factor = o["stoichiometry_factor"].cast<double>();
+  if (o.contains("soil_cn")) opt.soil_cn = o["soil_cn"].cast<std::vector<double>>();
+  if (o.contains("soil_cp")) opt.soil_cp = o["soil_cp"].cast<std::vector<double>>();
+  if (o.contains("dzsoi_decomp")) opt.dzsoi_decomp = o["dzsoi_decomp"].cast<std::vector<double>>();
+  if (o.contains("pft_params")) opt.pft_params = o["pft_params"].cast<std::map<std::string, std::vector<double>>>();
+  if (o.contains("max_per_rule")) opt.max_per_rule = o["max_per_rule"].cast<int>();
+  elmai::CheckReport r;
+  {
+    py::gil_scoped_release release;
+    r = elmai::check_restart(path, opt);
+  }
+  py::list failures;
+  for (const auto& f : r.failures) {
+    py::dict d;
+    d["rule"] = f.rule;
+    d["variable"] = f.variable;
+    d["where"] = f.where;
+    d["index"] = f.index;
+    d["gridcell"] = f.gridcell;
+    d["lat"] = f.lat;
+    d["lon"] = f.lon;
+    d["value"] = f.value;
+    d["expected"] = f.expected;
+    d["message"] = f.message;
+    failures.append(d);
+  }
+  py::dict out;
+  out["path"] = r.path;
+  out["failures"] = failures;
+  out["counts"] = r.counts;
+  out["rules_run"] = r.rules_run;
+  out["rules_skipped"] = r.rules_skipped;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -262,6 +365,11 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("output_names", [](const PyModel& m) { return m.backend().output_names(); });
   m.def("set_num_threads", &elmai::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &elmai::get_num_threads);
+  m.def("check_balance", &check_balance_py, py::arg("begin"), py::arg("end"), py::arg("inputs"), py::arg("outputs"),
+        py::arg("dt"), py::arg("fail_tolerance"), py::arg("warn_tolerance"), py::arg("threads") = 0);
+  m.def("balance_errors", &balance_errors_py, py::arg("begin"), py::arg("end"), py::arg("inputs"),
+        py::arg("outputs"), py::arg("dt"), py::arg("threads") = 0);
+  m.def("check_restart", &check_restart_py, py::arg("path"), py::arg("options"));
   m.def("build_info", &elmai::build_info);
   m.attr("__version__") = elmai::kVersion;
 }

@@ -111,6 +111,25 @@ void RestartFile::read_as_double(const std::string& name, double* out, std::size
   if (n) nc::check(nc_get_var_double(handle_.id(), v.varid, out), path(), "reading", name);
 }
 
+void RestartFile::read_rows_as_double(const std::string& name, std::size_t row0, std::size_t nrows, double* out) const {
+  require_open();
+  const VariableInfo& v = info(name);
+  if (v.type == NC_CHAR) throw Error(ErrorKind::Dtype, "'" + name + "' in '" + path() + "' is text, not numeric");
+  if (v.shape.empty()) {
+    if (row0 != 0 || nrows != 1) throw Error(ErrorKind::Shape, "'" + name + "' is a scalar: read row 0 only");
+    nc::check(nc_get_var_double(handle_.id(), v.varid, out), path(), "reading", name);
+    return;
+  }
+  if (row0 + nrows > v.shape[0])
+    throw Error(ErrorKind::Shape, "rows " + std::to_string(row0) + ".." + std::to_string(row0 + nrows) + " of '" +
+                                      name + "' in '" + path() + "' exceed its " + std::to_string(v.shape[0]) + " rows");
+  if (nrows == 0) return;
+  std::vector<std::size_t> start(v.shape.size(), 0), count = v.shape;
+  start[0] = row0;
+  count[0] = nrows;
+  nc::check(nc_get_vara_double(handle_.id(), v.varid, start.data(), count.data(), out), path(), "reading", name);
+}
+
 std::vector<Attribute> RestartFile::attributes(const std::string& var) const {
   require_open();
   const int id = handle_.id();

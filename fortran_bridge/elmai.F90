@@ -38,6 +38,10 @@ module elmai
   public :: elmai_model_load, elmai_model_free, elmai_model_forward
   public :: elmai_tensor_from_array, elmai_tensor_free, elmai_set_num_threads, elmai_get_num_threads
   public :: elmai_read_inparm
+  public :: elmai_balance_check_columns
+
+  real(c_double), parameter, public :: ELMAI_BGC_TOLERANCE = 1.0e-7_c_double   ! g/m2 per step
+  real(c_double), parameter, public :: ELMAI_WATER_WARN = 1.0e-7_c_double, ELMAI_WATER_FAIL = 1.0e-4_c_double
 
   !> Wrap a real32 or real64 array of rank 1-4 as a tensor (no copy). Default layout:
   !> Fortran dimensions reversed, so (nfeatures, ncells) is the model's [ncells, nfeatures].
@@ -55,6 +59,12 @@ module elmai
       import :: c_ptr
       type(c_ptr) :: p
     end function c_last_error
+    function c_report_error(status, message) bind(C, name="elmai_report_error") result(ierr)
+      import :: c_int, c_char
+      integer(c_int), value :: status
+      character(kind=c_char), dimension(*), intent(in) :: message
+      integer(c_int) :: ierr
+    end function c_report_error
     function c_version() bind(C, name="elmai_version") result(p)
       import :: c_ptr
       type(c_ptr) :: p
@@ -130,6 +140,17 @@ module elmai
       integer(c_int), intent(out) :: n
       integer(c_int) :: ierr
     end function c_get_num_threads
+    function c_balance_check(ncol, begin, end, nin, inputs, nout, outputs, dt, fail_tol, warn_tol, nfail, nwarn, &
+                             max_abs, failing, capacity) bind(C, name="elmai_balance_check_columns") result(ierr)
+      import :: c_int, c_int64_t, c_double, c_ptr
+      integer(c_int64_t), value :: ncol, capacity
+      type(c_ptr), value :: begin, end, inputs, outputs, failing
+      integer(c_int), value :: nin, nout
+      real(c_double), value :: dt, fail_tol, warn_tol
+      integer(c_int64_t), intent(out) :: nfail, nwarn
+      real(c_double), intent(out) :: max_abs
+      integer(c_int) :: ierr
+    end function c_balance_check
     function c_restart_read_double(file, name, out, ndims, shape) bind(C, name="elmai_restart_read_double") &
         result(ierr)
       import :: c_ptr, c_char, c_int, c_int64_t
@@ -392,5 +413,58 @@ contains
     device = elmai_device
     nthreads = elmai_threads
   end subroutine elmai_read_inparm
+
+  ! ---- balance check ---------------------------------------------------------------------
+
+  !> ELM's per-column balance check on the caller's arrays (no copies):
+  !>   err = (sum(inputs(c,:)) - sum(outputs(c,:))) * dt - (end(c) - begin(c))
+  !> inputs(ncol, nin) and outputs(ncol, nout) hold one flux term per column of the
+  !> array (per second); stocks per m2. nfail counts columns with |err| > tolerance
+  !> (default ELMAI_BGC_TOLERANCE); nwarn those above warn_tolerance only (default: the
+  !> tolerance). failing_columns receives the first failing positions, 1-based within the
+  !> arrays (add begc-1 for ELM's column index). ierr reports misuse, not imbalance.
+  subroutine elmai_balance_check_columns(begin, end, inputs, outputs, dt, nfail, ierr, tolerance, warn_tolerance, &
+                                         nwarn, max_error, failing_columns)
+    real(c_double), intent(in), target, contiguous :: begin(:), end(:), inputs(:, :), outputs(:, :)
+    real(c_double), intent(in) :: dt
+    integer, intent(out) :: nfail, ierr
+    real(c_double), intent(in), optional :: tolerance, warn_tolerance
+    integer, intent(out), optional :: nwarn
+    real(c_double), intent(out), optional :: max_error
+    integer, intent(out), optional :: failing_columns(:)
+    integer(c_int64_t), allocatable, target :: failing(:)
+    integer(c_int64_t) :: nf, nw, ncol, nkeep
+    real(c_double) :: fail_tol, warn_tol, max_abs
+    type(c_ptr) :: fp
+    ncol = size(begin, kind=c_int64_t)
+    nfail = 0
+    if (size(end) /= ncol .or. (size(inputs) > 0 .and. size(inputs, 1) /= ncol) .or. &
+        (size(outputs) > 0 .and. size(outputs, 1) /= ncol)) then
+      ! caught here: the C side cannot see Fortran extents
+      ierr = int(c_report_error(int(ELMAI_ERR_SHAPE, c_int), 'elmai_balance_check_columns: begin, end, inputs(:,k) '// &
+                                'and outputs(:,k) must all have the same number of columns'//c_null_char))
+      return
+    end if
+    fail_tol = ELMAI_BGC_TOLERANCE
+    if (present(tolerance)) fail_tol = tolerance
+    warn_tol = fail_tol
+    if (present(warn_tolerance)) warn_tol = warn_tolerance
+    nkeep = 0
+    if (present(failing_columns)) nkeep = size(failing_columns, kind=c_int64_t)
+    allocate (failing(max(1_c_int64_t, nkeep)))
+    fp = c_null_ptr
+    if (nkeep > 0) fp = c_loc(failing)
+    ierr = int(c_balance_check(ncol, c_loc(begin), c_loc(end), int(size(inputs, 2), c_int), c_loc(inputs), &
+                               int(size(outputs, 2), c_int), c_loc(outputs), dt, fail_tol, warn_tol, nf, nw, &
+                               max_abs, fp, nkeep))
+    if (ierr /= ELMAI_OK) return
+    nfail = int(nf)
+    if (present(nwarn)) nwarn = int(nw)
+    if (present(max_error)) max_error = max_abs
+    if (present(failing_columns)) then
+      failing_columns = 0
+      failing_columns(1:min(nkeep, nf)) = int(failing(1:min(nkeep, nf))) + 1
+    end if
+  end subroutine elmai_balance_check_columns
 
 end module elmai

@@ -27,6 +27,9 @@ typedef struct elmai_restart elmai_restart;
 
 const char* elmai_last_error(void);
 const char* elmai_version(void);
+/* For language bindings that detect an error on their side (e.g. Fortran extents):
+ * records the message as the last error and returns status. */
+int elmai_report_error(int status, const char* message);
 
 int elmai_restart_open(const char* path, elmai_restart** out);
 int elmai_restart_close(elmai_restart* file);
@@ -65,6 +68,16 @@ int elmai_tensor_create(void* data, int dtype, int ndims, const int64_t* shape, 
 int elmai_tensor_from_fortran(void* data, int dtype, int ndims, const int64_t* fshape, const int* layout,
                               int nlayout, elmai_tensor** out);
 int elmai_tensor_free(elmai_tensor* tensor);
+
+/* ---- ELM's per-column balance check on in-memory arrays ------------------------------
+ * err = (sum(inputs) - sum(outputs)) * dt - (end - begin). inputs holds nin term arrays
+ * of ncol values one after another (a Fortran (ncol, nin) array), outputs likewise.
+ * Counts columns above fail_tol (failures) and above warn_tol only (warnings); writes
+ * up to `capacity` failing column indices (0-based) into failing_columns (may be NULL). */
+int elmai_balance_check_columns(int64_t ncol, const double* begin, const double* end, int nin, const double* inputs,
+                                int nout, const double* outputs, double dt, double fail_tol, double warn_tol,
+                                int64_t* nfail, int64_t* nwarn, double* max_abs_error, int64_t* failing_columns,
+                                int64_t capacity);
 
 int elmai_set_num_threads(int nthreads);
 int elmai_get_num_threads(int* nthreads);

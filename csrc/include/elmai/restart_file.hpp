@@ -58,6 +58,10 @@ class RestartFile {
   // Same as read() but converted to double by netcdf-c (for the C ABI / Fortran).
   void read_as_double(const std::string& name, double* out, std::size_t n) const;
 
+  // Rows [row0, row0 + nrows) along the first dimension, converted to double; `out` holds
+  // nrows * (elements per row) values. Lets callers stream big variables in cache-sized blocks.
+  void read_rows_as_double(const std::string& name, std::size_t row0, std::size_t nrows, double* out) const;
+
   int ncid() const { return handle_.id(); }
   void close() { handle_.close(); }
   bool is_open() const { return handle_.is_open(); }

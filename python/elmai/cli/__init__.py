@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from elmai.cli import restart_commands
+from elmai.cli import check_commands, restart_commands
 from elmai.errors import ElmaiError
 
 
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="elmai 0.1.0")
     sub = parser.add_subparsers(dest="command", required=True)
     restart_commands.register(sub)
+    check_commands.register(sub)
     return parser
 
 

@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 
 from elmai.io import elm_names as N
+from elmai.io import soil_levels
+from elmai.io.elm_params import default_params
 from elmai.io.netcdf_writer import write_netcdf
+
+# Fixed soil organic matter C:P of the sample files (the parameter file has none).
+SOIL_CP: dict[str, float] = {"soil1": 80.0, "soil2": 120.0, "soil3": 150.0, "soil4": 200.0}
 
 
 def _double_attrs(long_name: str, units: str) -> dict[str, Any]:
@@ -132,88 +137,67 @@ def make_sample_restart(
     sub("pfts1d_ityplun", "pft", col_type[pft_c], "pft landunit type", True)
     sub("pfts1d_active", "pft", np.ones(npft), "true => do computations on this pft", True)
 
-    # PFT pools: zero where the PFT is absent (as ELM keeps them)
-    woody = np.isin(pft_type, np.arange(1, 12))
-    for element, ratio in (("c", 1.0), ("n", 1 / 50.0), ("p", 1 / 600.0)):
-        for pool in N.PFT_POOLS:
-            base = {
-                "leaf": 150,
-                "froot": 200,
-                "livestem": 300,
-                "deadstem": 6000,
-                "livecroot": 90,
-                "deadcroot": 1800,
-            }
-            scale = base[pool] * (1.0 if pool in ("leaf", "froot") else woody)
-            for suffix, f in (("", 1.0), ("_storage", 0.2), ("_xfer", 0.01)):
-                data = np.where(present, scale * f * ratio * rng.lognormal(0, 0.5, npft), 0.0)
+    # PFT pools: zero where the PFT is absent or bare; no wood on grasses; plant C:N and
+    # C:P from the ELM parameters (leafcn, frootcn, livewdcn, deadwdcn and the cp analogues).
+    params = default_params()
+    vegetated = present & (pft_type > 0)
+    woody = params["woody"][pft_type] > 0
+    stoich = {"leaf": "leaf", "froot": "froot", "livestem": "livewd", "deadstem": "deadwd",
+              "livecroot": "livewd", "deadcroot": "deadwd"}  # fmt: skip
+    base = {"leaf": 150, "froot": 200, "livestem": 300, "deadstem": 6000, "livecroot": 90, "deadcroot": 1800}
+    pft_carbon: dict[str, np.ndarray] = {}
+    for pool in N.PFT_POOLS:
+        has_pool = vegetated & (woody | (pool in ("leaf", "froot")))
+        for suffix, f in (("", 1.0), ("_storage", 0.2), ("_xfer", 0.01)):
+            c = np.where(has_pool, base[pool] * f * rng.lognormal(0, 0.5, npft), 0.0)
+            pft_carbon[f"{pool}c{suffix}"] = c
+            cn = params[f"{stoich[pool]}cn"][pft_type]
+            cp = params[f"{stoich[pool]}cp"][pft_type]
+            for element, ratio in (("c", None), ("n", cn), ("p", cp)):
+                data = c if ratio is None else np.divide(c, ratio, out=np.zeros(npft), where=c > 0)
+                units = f"g{element.upper()}/m2"
                 v[f"{pool}{element}{suffix}"] = (
                     ("pft",),
                     data,
-                    _double_attrs(f"{pool} {element}", f"g{element.upper()}/m2"),
+                    _double_attrs(f"{pool} {element}{suffix}", units),
                 )
-    v["tlai"] = (
-        ("pft",),
-        np.where(present & (pft_type > 0), rng.uniform(0.2, 7, npft), 0.0),
-        _double_attrs("one-sided leaf area index", "m2/m2"),
-    )
-    v["tsai"] = (
-        ("pft",),
-        np.where(present & (pft_type > 0), rng.uniform(0.1, 1.5, npft), 0.0),
-        _double_attrs("one-sided stem area index", "m2/m2"),
-    )
+    lai = np.where(vegetated, rng.uniform(0.2, 7, npft), 0.0)
+    sai = np.where(vegetated, rng.uniform(0.1, 1.5, npft), 0.0)
+    v["tlai"] = (("pft",), lai, _double_attrs("one-sided leaf area index", "m2/m2"))
+    v["tsai"] = (("pft",), sai, _double_attrs("one-sided stem area index", "m2/m2"))
 
-    # Vertically resolved CTC pools, (column, levgrnd): gC/m3, decreasing with depth,
-    # zero below nlevdecomp, fill on lake columns.
+    # Vertically resolved CTC pools, (column, levgrnd): gC/m3, decreasing with depth, zero
+    # below nlevdecomp, fill on lake columns. Soil C:N is ELM's (cn_s1..4); soil C:P is
+    # fixed per pool; litter C:N and C:P vary from cell to cell, as in ELM.
     depth = np.exp(-np.arange(N.NLEVGRND) / 3.0)
     depth[N.NLEVDECOMP :] = 0.0
-    base = {
-        "litr1": 20,
-        "litr2": 60,
-        "litr3": 30,
-        "cwd": 200,
-        "soil1": 40,
-        "soil2": 400,
-        "soil3": 6000,
-        "soil4": 15000,
-    }
-    cn_soil = {"soil1": 8.0, "soil2": 11.0, "soil3": 11.0, "soil4": 11.0}
+    base_vr = {"litr1": 20, "litr2": 60, "litr3": 30, "cwd": 200, "soil1": 40, "soil2": 400, "soil3": 6000,
+               "soil4": 15000}  # fmt: skip
+    soil_cn = dict(zip(("soil1", "soil2", "soil3", "soil4"), params.soil_cn, strict=True))
     lake = col_type == N.ISTDLAK
     stocks = {}
     for pool in N.CTC_POOLS:
-        c = base[pool] * rng.lognormal(0, 0.6, (nc, 1)) * depth[None, :]
-        c[lake] = N.SPVAL
-        stocks[pool] = c
-        for element in N.ELEMENTS:
-            ratio = {"c": 1.0, "n": 1 / cn_soil.get(pool, 60.0), "p": 1 / (cn_soil.get(pool, 60.0) * 12)}[
-                element
-            ]
-            data = np.where(lake[:, None], N.SPVAL, c * ratio)
-            v[N.vr_pool(pool, element)] = (
-                ("column", "levgrnd"),
-                data,
-                _double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3"),
-            )
-    dz = np.full(N.NLEVGRND, 0.1) * 1.4 ** np.arange(N.NLEVGRND)
+        c = base_vr[pool] * rng.lognormal(0, 0.6, (nc, 1)) * depth[None, :]
+        stocks[pool] = np.where(lake[:, None], 0.0, c)
+        cn = soil_cn.get(pool, rng.uniform(30, 90, (nc, 1)))
+        cp = SOIL_CP.get(pool, rng.uniform(400, 1200, (nc, 1)))
+        for element, ratio in (("c", 1.0), ("n", cn), ("p", cp)):
+            data = np.where(lake[:, None], N.SPVAL, c / ratio)
+            name = N.vr_pool(pool, element)
+            attrs = _double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3")
+            v[name] = (("column", "levgrnd"), data, attrs)
 
-    def stock(pools: tuple[str, ...]) -> np.ndarray:
-        s = sum((stocks[p][:, : N.NLEVDECOMP] * dz[: N.NLEVDECOMP]).sum(axis=1) for p in pools)
-        return np.where(lake, N.SPVAL, s)
+    def column_stock(pools: tuple[str, ...]) -> np.ndarray:
+        return np.where(lake, N.SPVAL, sum(soil_levels.stock(stocks[p]) for p in pools))
 
-    totsomc, totlitc, cwdc = (
-        stock(("soil1", "soil2", "soil3", "soil4")),
-        stock(("litr1", "litr2", "litr3")),
-        stock(("cwd",)),
-    )
-    for name, data in (
-        ("totsomc", totsomc),
-        ("totlitc", totlitc),
-        ("cwdc", cwdc),
-        ("totvegc", rng.uniform(0, 2e4, nc)),
-        ("totcolc", np.where(lake, N.SPVAL, totsomc + totlitc + cwdc)),
-        ("totcoln", rng.uniform(100, 2000, nc)),
-        ("totcolp", rng.uniform(10, 200, nc)),
-    ):
+    totvegc = np.zeros(nc)
+    np.add.at(totvegc, pft_c, sum(pft_carbon.values()) * wtcol)
+    totsomc = column_stock(("soil1", "soil2", "soil3", "soil4"))
+    totlitc = column_stock(("litr1", "litr2", "litr3"))
+    cwdc = column_stock(("cwd",))
+    totcolc = np.where(lake, N.SPVAL, totvegc + totsomc + totlitc + cwdc)
+    for name, data in (("totsomc", totsomc), ("totlitc", totlitc), ("cwdc", cwdc), ("totvegc", totvegc),
+                       ("totcolc", totcolc)):  # fmt: skip
         v[name] = (("column",), data, _double_attrs(name, "gC/m2"))
     v["scalaravg_col"] = (
         ("column", "levgrnd"),
