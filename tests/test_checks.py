@@ -300,3 +300,17 @@ def test_cli_check(clean: Path, tmp_path: Path) -> None:
         [sys.executable, "-m", "elmai", "check", str(bad), "--tolerance", "2"], capture_output=True
     )
     assert loose.returncode == 0
+
+
+def test_fortran_example_02_finds_the_faulty_column(clean: Path, tmp_path: Path) -> None:
+    exe = compile_program(ROOT / "fortran_bridge" / "examples" / "02_check_restart" / "check_restart.F90",
+                          tmp_path / "check_restart")  # fmt: skip
+    done = run_program(exe, str(clean))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "disagreeing: 0" in done.stdout
+    c = soil_column(clean)
+    bad = inject(clean, tmp_path, "totsomc", (c,), lambda x: x + 5.0)
+    done = run_program(exe, str(bad))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "disagreeing: 1" in done.stdout
+    assert f"first disagreeing columns: {c + 1}" in done.stdout  # Fortran counts from 1
