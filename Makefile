@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # System packages (Debian names) and the commands/files that show they are present.
 APT_PACKAGES := gfortran libnetcdf-dev pkg-config cmake ninja-build build-essential
-PY_DEPS := numpy netCDF4 xarray tqdm matplotlib pyyaml pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12"
+PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12"
 CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml
 
 .PHONY: all setup sysdeps demo test test-fast bench lint clean distclean

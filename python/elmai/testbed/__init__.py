@@ -1,0 +1,9 @@
+"""The testbed: a reference land biogeochemistry model on ELM's structure and parameters,
+writing files in ELM's exact format (issue 3). Built so far: the land grid, the climate
+forcing, and the surface data (soils, PFT mix); the dynamics come next."""
+
+from elmai.testbed.climate import Climate, make_climate
+from elmai.testbed.grid import LandGrid, make_grid
+from elmai.testbed.surface import Surface, make_surface
+
+__all__ = ["Climate", "LandGrid", "Surface", "make_climate", "make_grid", "make_surface"]
