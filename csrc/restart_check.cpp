@@ -5,9 +5,14 @@
 #include <cstdio>
 #include <cfloat>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <functional>
+#include <thread>
 #include <set>
 
+#include "elmai/classic_layout.hpp"
 #include "elmai/error.hpp"
 #include "elmai/netcdf_util.hpp"
 #include "elmai/restart_file.hpp"
@@ -41,10 +46,75 @@ bool any_negative(const double* p, std::size_t n, double tol) {
   return lowest < -tol;
 }
 
-bool any_nonzero(const double* p, std::size_t n) {
-  int flag = 0;
-  for (std::size_t i = 0; i < n; ++i) flag |= (p[i] != 0.0) & (std::fabs(p[i]) < kFill);
-  return flag != 0;
+// True when some non-fill, nonzero value sits where mask is 1.
+bool any_present_where(const double* p, const double* mask, std::size_t n) {
+  long bad = 0;
+  for (std::size_t i = 0; i < n; ++i) bad += (p[i] != 0.0) & (std::fabs(p[i]) < kFill) & (mask[i] != 0.0);
+  return bad != 0;
+}
+
+// Finite test on the file's own big-endian bytes (classic formats), no netCDF copy or
+// conversion: a double is NaN/Inf when its 11 exponent bits are all set, i.e. byte 0 has
+// 0x7F and byte 1 has 0xF0; a float when byte 0 has 0x7F and byte 1 has 0x80.
+struct RawRange {
+  std::uint64_t offset, bytes;
+};
+struct RawVariable {
+  std::string name;
+  int size = 8;
+  std::vector<RawRange> ranges;
+};
+
+bool raw_has_nonfinite(const unsigned char* p, std::size_t n, int size) {
+  int bad = 0;
+  if (size == 8) {
+    for (std::size_t i = 0; i + 8 <= n; i += 8) bad |= ((p[i] & 0x7F) == 0x7F) & ((p[i + 1] & 0xF0) == 0xF0);
+  } else {
+    for (std::size_t i = 0; i + 4 <= n; i += 4) bad |= ((p[i] & 0x7F) == 0x7F) & ((p[i + 1] & 0x80) == 0x80);
+  }
+  return bad != 0;
+}
+
+// Scans variables' bytes with pread in `threads` threads; returns the ones that hold a
+// non-finite value (the caller reports their cells through netcdf-c).
+std::vector<std::string> raw_nonfinite(const std::string& path, const std::vector<RawVariable>& vars, int threads) {
+  std::vector<std::vector<std::string>> found(static_cast<std::size_t>(threads));
+  std::vector<std::string> errors(static_cast<std::size_t>(threads));
+  auto work = [&](int t) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      errors[t] = "cannot open '" + path + "'";
+      return;
+    }
+    std::vector<unsigned char> buf(1 << 20);  // a multiple of 8: chunks never split a value
+    for (std::size_t v = static_cast<std::size_t>(t); v < vars.size(); v += static_cast<std::size_t>(threads)) {
+      bool bad = false;
+      for (const auto& r : vars[v].ranges) {
+        for (std::uint64_t done = 0; done < r.bytes && !bad;) {
+          const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), r.bytes - done));
+          const ssize_t got = ::pread(fd, buf.data(), want, static_cast<off_t>(r.offset + done));
+          if (got <= 0) {
+            errors[t] = "short read in '" + path + "' (variable '" + vars[v].name + "')";
+            ::close(fd);
+            return;
+          }
+          bad = raw_has_nonfinite(buf.data(), static_cast<std::size_t>(got), vars[v].size);
+          done += static_cast<std::uint64_t>(got);
+        }
+      }
+      if (bad) found[t].push_back(vars[v].name);
+    }
+    ::close(fd);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  for (const auto& e : errors)
+    if (!e.empty()) throw Error(ErrorKind::Format, e);
+  std::vector<std::string> out;
+  for (auto& f : found) out.insert(out.end(), f.begin(), f.end());
+  return out;
 }
 
 std::string num(double v) {
@@ -226,15 +296,58 @@ class Checker {
     const auto& vegc = vegc_pools();
     const bool have_pfts = !pft_type_.empty() && !pft_wtcol_.empty();
     absent_.assign(pft_type_.size(), 0);
-    for (std::size_t i = 0; i < pft_type_.size() && i < pft_wtcol_.size(); ++i)
+    absent_mask_.assign(pft_type_.size(), 0.0);
+    for (std::size_t i = 0; i < pft_type_.size() && i < pft_wtcol_.size(); ++i) {
       absent_[i] = !(pft_wtcol_[i] > 0) || pft_type_[i] == 0;
+      absent_mask_[i] = absent_[i] ? 1.0 : 0.0;
+    }
     if (has("totvegc") && !pft_c_.empty() && !pft_wtcol_.empty()) {
       vegc_sum_.assign(f_.info("totvegc").count(), 0.0);
       vegc_valid_.assign(vegc_sum_.size(), true);
     }
+    // Variables only the finite rule needs are scanned on their raw bytes (classic files).
+    std::set<std::string> raw_names;
+    std::thread raw_scan;
+    std::vector<std::string> raw_flagged;
+    std::exception_ptr raw_error;
+    struct Join {  // the scan thread is joined on every exit path
+      std::thread& t;
+      ~Join() {
+        if (t.joinable()) t.join();
+      }
+    } join{raw_scan};
+    const bool classic = f_.format() == FileFormat::Classic || f_.format() == FileFormat::Offset64 ||
+                         f_.format() == FileFormat::Cdf5;
+    if (classic) {
+      const ClassicLayout layout = read_classic_layout(f_.path());
+      std::vector<RawVariable> raw;
+      for (const auto& cv : layout.vars) {
+        const VariableInfo& v = f_.info(cv.name);
+        if ((v.type != NC_DOUBLE && v.type != NC_FLOAT) || kept(v.name) || pools.count(v.name) ||
+            pft_pools.count(v.name) || std::find(vegc.begin(), vegc.end(), v.name) != vegc.end())
+          continue;
+        RawVariable r{v.name, v.type == NC_DOUBLE ? 8 : 4, {}};
+        if (!cv.record)
+          r.ranges.push_back({cv.begin, cv.bytes});
+        else
+          for (std::uint64_t k = 0; k < layout.numrecs; ++k) r.ranges.push_back({cv.begin + k * layout.recsize, cv.bytes});
+        raw_names.insert(v.name);
+        raw.push_back(std::move(r));
+      }
+      // One background thread scans them while this one reads the rest through netcdf-c
+      // (which is not thread-safe, so it stays on this thread).
+      raw_scan = std::thread([&, raw = std::move(raw)] {
+        try {
+          raw_flagged = raw_nonfinite(f_.path(), raw, 1);
+        } catch (...) {
+          raw_error = std::current_exception();
+        }
+      });
+    }
     std::vector<double> block;
     for (const auto& v : f_.variables()) {
       if (v.type != NC_DOUBLE && v.type != NC_FLOAT) continue;
+      if (raw_names.count(v.name)) continue;  // scanned raw
       const bool is_pool = pools.count(v.name) > 0;
       const bool is_pft_pool = have_pfts && pft_pools.count(v.name) > 0 && v.dims.size() == 1;
       const bool is_vegc = !vegc_sum_.empty() && std::find(vegc.begin(), vegc.end(), v.name) != vegc.end();
@@ -261,6 +374,14 @@ class Checker {
         scan_block(v.name, p, n, r0 * row, is_pool, is_pft_pool, is_vegc);
       }
     }
+    if (raw_scan.joinable()) raw_scan.join();
+    if (raw_error) std::rethrow_exception(raw_error);
+    for (const auto& name : raw_flagged) {  // rare: find the cells through netcdf-c
+      const VariableInfo& v = f_.info(name);
+      std::vector<double> all(v.count());
+      f_.read_as_double(name, all.data(), all.size());
+      scan_block(name, all.data(), all.size(), 0, false, false, false);
+    }
   }
 
   void scan_block(const std::string& name, const double* p, std::size_t n, std::size_t offset, bool is_pool,
@@ -273,10 +394,8 @@ class Checker {
       for (std::size_t i = 0; i < n; ++i)
         if (p[i] < -opt_.negative_tolerance && !is_fill(p[i]))
           fail("non_negative", name, static_cast<std::int64_t>(offset + i), p[i], 0.0, "negative pool");
-    if (is_pft_pool) {
-      absent_values_.resize(n);  // the pool's values where the PFT is absent, else 0
-      for (std::size_t i = 0; i < n; ++i) absent_values_[i] = offset + i < absent_.size() && absent_[offset + i] ? p[i] : 0.0;
-      if (any_nonzero(absent_values_.data(), n))
+    if (is_pft_pool && offset + n <= absent_mask_.size()) {
+      if (any_present_where(p, absent_mask_.data() + offset, n))
         for (std::size_t i = 0; i < n; ++i) {
           const std::size_t k = offset + i;
           if (k < absent_.size() && absent_[k] && p[i] != 0.0 && !is_fill(p[i]))
@@ -496,7 +615,7 @@ class Checker {
   std::vector<double> glat_, glon_, pft_type_, pft_wtcol_, col_lun_type_;
   std::vector<std::int64_t> col_g_, pft_g_, lun_g_, pft_c_;
   std::map<std::string, std::vector<double>> cache_;
-  std::vector<double> scratch_, vegc_sum_, absent_values_;
+  std::vector<double> scratch_, vegc_sum_, absent_mask_;
   std::vector<unsigned char> absent_;
   std::vector<bool> vegc_valid_;
   bool saw_pool_ = false, saw_vegc_ = false;

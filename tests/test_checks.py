@@ -314,3 +314,41 @@ def test_fortran_example_02_finds_the_faulty_column(clean: Path, tmp_path: Path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "disagreeing: 1" in done.stdout
     assert f"first disagreeing columns: {c + 1}" in done.stdout  # Fortran counts from 1
+
+
+@pytest.mark.parametrize("fmt", ["NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET", "NETCDF3_64BIT_DATA", "NETCDF4"])
+def test_finite_rule_on_variables_no_other_rule_reads(tmp_path: Path, fmt: str) -> None:
+    """Classic files scan such variables on their raw big-endian bytes: a NaN or Inf there
+    (double, float, record variable) is still found at its cell."""
+    path = tmp_path / "f.nc"
+    rng = np.random.default_rng(0)
+    elmai.write_netcdf(
+        path,
+        {
+            "T_SOISNO": (("column", "levtot"), rng.uniform(250, 300, (30, 20))),
+            "h2osoi_f32": (("column",), rng.uniform(0, 1, 30).astype(np.float32)),
+            "flux_rec": (("time", "column"), rng.standard_normal((3, 30))),
+            "fill_is_fine": (("column",), np.full(30, 1e36)),
+        },
+        format=fmt,
+        unlimited=["time"],
+    )
+    assert check_restart(path).ok
+    with netCDF4.Dataset(path, "r+") as ds:
+        ds.set_auto_maskandscale(False)
+        t = ds["T_SOISNO"][...]
+        t[7, 13] = np.nan
+        ds["T_SOISNO"][...] = t
+        h = ds["h2osoi_f32"][...]
+        h[29] = np.float32(np.inf)
+        ds["h2osoi_f32"][...] = h
+        f = ds["flux_rec"][...]
+        f[2, 4] = -np.inf
+        ds["flux_rec"][...] = f
+    report = check_restart(path)
+    found = {(f.variable, f.where) for f in report.failures if f.rule == "finite"}
+    assert found == {
+        ("T_SOISNO", "column=7, levtot=13"),
+        ("h2osoi_f32", "column=29"),
+        ("flux_rec", "time=2, column=4"),
+    }
