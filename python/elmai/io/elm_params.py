@@ -115,6 +115,11 @@ _DEFAULT_CTC: dict[str, float] = {
 # fmt: on
 
 
+# Soil organic matter C:P of soil1..soil4. The ELM parameter file carries none; elmai's
+# testbed and sample files use these fixed values.
+SOIL_CP: tuple[float, float, float, float] = (80.0, 120.0, 150.0, 200.0)
+
+
 @dataclass
 class ElmParams:
     """Per-PFT arrays (length 17) and CTC scalars. `source` names the file they came from."""

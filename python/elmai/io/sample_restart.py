@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 
 from elmai.io import elm_names as N
-from elmai.io import soil_levels
+from elmai.io import elm_params, soil_levels
 from elmai.io.elm_params import default_params
 from elmai.io.netcdf_writer import write_netcdf
 
-# Fixed soil organic matter C:P of the sample files (the parameter file has none).
-SOIL_CP: dict[str, float] = {"soil1": 80.0, "soil2": 120.0, "soil3": 150.0, "soil4": 200.0}
+SOIL_CP: dict[str, float] = dict(zip(("soil1", "soil2", "soil3", "soil4"), elm_params.SOIL_CP, strict=True))
 
 
 def _double_attrs(long_name: str, units: str) -> dict[str, Any]:

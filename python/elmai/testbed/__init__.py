@@ -1,6 +1,7 @@
 """The testbed: a reference land biogeochemistry model on ELM's structure and parameters,
 writing files in ELM's exact format (issue 3). Built so far: the land grid, the climate
-forcing, and the surface data (soils, PFT mix); the dynamics come next."""
+forcing, the surface data (soils, PFT mix) and a monthly C/N/P step whose balances close
+(not yet calibrated); spin-up modes, restart output and the CLI come next."""
 
 from elmai.testbed.climate import Climate, make_climate
 from elmai.testbed.grid import LandGrid, make_grid

@@ -1,0 +1,340 @@
+"""One monthly step of the testbed's biogeochemistry: vegetation (GPP, allocation by
+ELM's allometry, turnover, mortality) and the CTC decomposition cascade on 10 soil
+levels, with C, N and P. Every flux is returned so that ELM's balance check closes for
+every column and every step (`elmai.check_balance`).
+
+Conventions: one vegetated column per gridcell holding the 17 natural PFT slots
+(weights `wtcol`); vegetation pools per m2 of PFT; soil pools per m3 on the BGC levels
+(gC/m3, ELM's `*_vr`); fluxes per m2 of column per second. Plant N and P follow the PFT
+stoichiometry (leafcn, frootcn, livewdcn, deadwdcn and the cp analogues), so they are
+derived from plant C; soil1..4 keep ELM's fixed C:N (cn_s1..4) and the fixed C:P of
+`elm_params.SOIL_CP`; litter and CWD carry whatever C:N:P their inputs bring.
+
+Status: mass balance is exact (tested every step); global magnitudes are not calibrated
+yet. From a bare start the model is strongly N-limited (immobilisation draws on mineral
+N before plants do; ELM shares it by demand), so vegetation and soil C build up far
+more slowly than ELM's would. Spin-up modes, restarts and the CLI are still to come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from elmai.io.elm_names import NATPFT, NLEVDECOMP
+from elmai.io.elm_params import SOIL_CP, ElmParams
+from elmai.io.soil_levels import DZSOI_DECOMP, node_depths
+
+SECONDS_PER_YEAR = 365.0 * 86400.0
+VEG_POOLS = ("leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot")
+SOIL_POOLS = ("litr1", "litr2", "litr3", "cwd", "soil1", "soil2", "soil3", "soil4")
+L1, L2, L3, CWD, S1, S2, S3, S4 = range(8)
+# (donor, receiver or -1 for the atmosphere, respired fraction parameter)
+TRANSITIONS = ((L1, S1, "rf_l1s1"), (L2, S2, "rf_l2s2"), (L3, S3, "rf_l3s3"), (S1, S2, "rf_s1s2"),
+               (S2, S3, "rf_s2s3"), (S3, S4, "rf_s3s4"), (S4, -1, None))  # fmt: skip
+DECAY_RATE = ("k_l1", "k_l2", "k_l3", "k_frag", "k_s1", "k_s2", "k_s3", "k_s4")  # 1/day
+TISSUE = {"leaf": "leaf", "froot": "froot", "livestem": "livewd", "deadstem": "deadwd",
+          "livecroot": "livewd", "deadcroot": "deadwd"}  # fmt: skip
+
+CUE = 0.5  # carbon use efficiency: autotrophic respiration is half of GPP
+LIVE_TO_DEAD = 0.7  # 1/yr, ELM's live wood turnover
+MORTALITY = 0.02  # 1/yr, ELM's background mortality (am)
+N_DEPOSITION = 0.5 / SECONDS_PER_YEAR  # gN/m2/s
+P_DEPOSITION = 0.0005 / SECONDS_PER_YEAR  # gP/m2/s
+P_WEATHERING = 0.01 / SECONDS_PER_YEAR  # gP/m2/s at 25 C
+SEEDLING_LAI = 0.3  # stems and seedlings intercept light before leaves exist
+
+
+@dataclass
+class State:
+    """The prognostic pools of the testbed."""
+
+    veg_c: np.ndarray  # (6, ngrid, NATPFT) gC/m2 of PFT
+    soil_c: np.ndarray  # (8, ngrid, NLEVDECOMP) gC/m3
+    soil_n: np.ndarray  # (8, ngrid, NLEVDECOMP) gN/m3
+    soil_p: np.ndarray  # (8, ngrid, NLEVDECOMP) gP/m3
+    sminn: np.ndarray  # (ngrid,) gN/m2
+    sminp: np.ndarray  # (ngrid,) gP/m2
+
+    @classmethod
+    def bare(cls, ngrid: int, sminn: float = 2.0, sminp: float = 0.5) -> State:
+        z = np.zeros
+        return cls(z((6, ngrid, NATPFT)), z((8, ngrid, NLEVDECOMP)), z((8, ngrid, NLEVDECOMP)),
+                   z((8, ngrid, NLEVDECOMP)), np.full(ngrid, sminn), np.full(ngrid, sminp))  # fmt: skip
+
+    def copy(self) -> State:
+        return State(
+            *(a.copy() for a in (self.veg_c, self.soil_c, self.soil_n, self.soil_p, self.sminn, self.sminp))
+        )
+
+
+@dataclass
+class Fluxes:
+    """Column fluxes of one step (per m2 of column per second), as the balance check wants."""
+
+    gpp: np.ndarray
+    ar: np.ndarray
+    hr: np.ndarray
+    n_inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    n_outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    p_inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    p_outputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def nee(self) -> np.ndarray:
+        """Net ecosystem exchange (gC/m2/s, > 0 = source), ELM's sign."""
+        return self.ar + self.hr - self.gpp
+
+
+class Model:
+    """Static inputs of the step: parameters, PFT weights, soil texture, climate normals."""
+
+    def __init__(self, params: ElmParams, wtcol: np.ndarray, sand: np.ndarray, annual_temp_c: np.ndarray,
+                 ad_factors: np.ndarray | None = None) -> None:  # fmt: skip
+        self.params = params
+        self.wtcol = wtcol.T.copy()  # (ngrid, NATPFT)
+        self.present = (self.wtcol > 0) & (np.arange(NATPFT)[None, :] > 0)
+        self.sand = sand  # (ngrid,) percent, top soil
+        self.t_annual = annual_temp_c
+        p = params.pft
+        self.woody = p["woody"] > 0
+        # (6, NATPFT) tissue C:N and C:P; grasses have no wood (ratio 0 in the file): their
+        # wood pools stay empty, and an infinite ratio gives them no N or P
+        self.cn = np.stack([p[f"{TISSUE[v]}cn"] for v in VEG_POOLS])
+        self.cp = np.stack([p[f"{TISSUE[v]}cp"] for v in VEG_POOLS])
+        self.cn = np.where(self.cn > 0, self.cn, np.inf)
+        self.cp = np.where(self.cp > 0, self.cp, np.inf)
+        self.soil_cn = np.concatenate([np.ones(4), params.soil_cn])  # litter entries unused
+        self.soil_cp = np.concatenate([np.ones(4), SOIL_CP])
+        self.k = np.array([params.ctc[name] for name in DECAY_RATE]) / 86400.0  # 1/s
+        self.ad = np.ones(8) if ad_factors is None else np.asarray(ad_factors, dtype=float)
+        z = node_depths()[:NLEVDECOMP]
+        self.depth_scalar = np.exp(-z / params.ctc["decomp_depth_efolding"])
+        self.z = z
+        # where litter enters the soil: leaves and CWD near the surface, roots deeper
+        self.surface_profile = self._profile(0.1)
+        self.root_profile = self._profile(0.3)
+        pfts = np.arange(NATPFT)
+        tropical, boreal = np.isin(pfts, (4, 6, 14)), np.isin(pfts, (2, 3, 8, 11, 12))
+        self.optimum_t = np.select([tropical, boreal], [30.0, 15.0], 22.0)  # deg C
+        self.epsilon = np.where(np.arange(NATPFT) == 14, 2.4, 1.8) * 1e-6  # gC per J of absorbed PAR
+
+    @staticmethod
+    def _profile(efold: float) -> np.ndarray:
+        """Vertical distribution (1/m) over the BGC levels; sum(profile * dz) = 1."""
+        w = np.exp(-node_depths()[:NLEVDECOMP] / efold)
+        return w / (w * DZSOI_DECOMP).sum()
+
+    # -- column totals (per m2 of column) ----------------------------------------------------
+    def veg_totals(self, s: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = (s.veg_c * self.wtcol[None]).sum(axis=(0, 2))
+        n = ((s.veg_c / self.cn[:, None, :]) * self.wtcol[None]).sum(axis=(0, 2))
+        p = ((s.veg_c / self.cp[:, None, :]) * self.wtcol[None]).sum(axis=(0, 2))
+        return c, n, p
+
+    @staticmethod
+    def soil_stock(x: np.ndarray) -> np.ndarray:
+        """(..., NLEVDECOMP) per m3 -> (...) per m2."""
+        return x @ DZSOI_DECOMP
+
+    def totals(self, s: State) -> dict[str, np.ndarray]:
+        vc, vn, vp = self.veg_totals(s)
+        return {
+            "C": vc + self.soil_stock(s.soil_c).sum(axis=0),
+            "N": vn + self.soil_stock(s.soil_n).sum(axis=0) + s.sminn,
+            "P": vp + self.soil_stock(s.soil_p).sum(axis=0) + s.sminp,
+        }
+
+    # -- one month --------------------------------------------------------------------------
+    def step(self, s: State, forcing: dict[str, np.ndarray], dt: float) -> Fluxes:
+        """Advance `s` in place by dt seconds under one month of forcing."""
+        t_c = forcing["TBOT"].astype(np.float64) - 273.15
+        precip_mm = forcing["PRECTmms"].astype(np.float64) * dt
+        pet_mm = (4.0 * np.clip(t_c, 0, None) + 0.03 * forcing["FSDS"]) * dt / (30 * 86400.0)
+        wet = np.clip(precip_mm / (precip_mm + 0.6 * pet_mm + 1e-9), 0.05, 1.0)
+        wet = wet * (1 - 0.3 * self.sand / 100 * (1 - wet))
+
+        # -- decomposition: outflows from the start-of-step pools (exact monthly decay) -----
+        t_soil = self.t_annual[:, None] + (t_c - self.t_annual)[:, None] * np.exp(-self.z / 1.5)[None, :]
+        t_scalar = self.params.ctc["q10_hr"] ** ((t_soil - 25.0) / 10.0) * np.where(t_soil > 0, 1.0, 0.05)
+        w_scalar = (0.2 + 0.8 * wet)[:, None]
+        rate = (self.k * self.ad)[:, None, None] * (t_scalar * w_scalar * self.depth_scalar[None, :])[None]
+        frac = -np.expm1(-rate * dt)  # (8, ngrid, nlev)
+        out_c, out_n, out_p = s.soil_c * frac, s.soil_n * frac, s.soil_p * frac
+        ncol = t_c.size
+        hr = np.zeros(ncol)
+        gain_c = np.zeros_like(s.soil_c)
+        gain_n = np.zeros_like(s.soil_n)
+        gain_p = np.zeros_like(s.soil_p)
+        # CWD fragments into cellulose and lignin litter, carrying its N and P (no respiration)
+        for receiver, share in ((L2, self.params.ctc["cwd_fcel"]), (L3, self.params.ctc["cwd_flig"])):
+            gain_c[receiver] += share * out_c[CWD]
+            gain_n[receiver] += share * out_n[CWD]
+            gain_p[receiver] += share * out_p[CWD]
+        # mineralisation (+) or immobilisation (-) of each transition into a fixed-ratio pool
+        mineral_n = np.zeros((len(TRANSITIONS),) + s.soil_c.shape[1:])
+        mineral_p = np.zeros_like(mineral_n)
+        for t, (donor, receiver, rf_name) in enumerate(TRANSITIONS):
+            rf = 1.0 if rf_name is None else self.params.ctc[rf_name]
+            to_pool = (1 - rf) * out_c[donor]
+            need_n = to_pool / self.soil_cn[receiver] if receiver >= 0 else 0.0
+            need_p = to_pool / self.soil_cp[receiver] if receiver >= 0 else 0.0
+            mineral_n[t] = out_n[donor] - need_n
+            mineral_p[t] = out_p[donor] - need_p
+        # immobilisation is limited by what the mineral pools (plus gross mineralisation) hold
+        gross_n = self.soil_stock(np.clip(mineral_n, 0, None)).sum(axis=0)
+        gross_p = self.soil_stock(np.clip(mineral_p, 0, None)).sum(axis=0)
+        demand_n = self.soil_stock(np.clip(-mineral_n, 0, None)).sum(axis=0)
+        demand_p = self.soil_stock(np.clip(-mineral_p, 0, None)).sum(axis=0)
+        fpi = np.minimum(
+            np.where(demand_n > 0, np.clip((s.sminn + gross_n) / np.maximum(demand_n, 1e-30), 0, 1), 1.0),
+            np.where(demand_p > 0, np.clip((s.sminp + gross_p) / np.maximum(demand_p, 1e-30), 0, 1), 1.0),
+        )
+        for t, (donor, receiver, rf_name) in enumerate(TRANSITIONS):
+            limited = (mineral_n[t] < 0) | (mineral_p[t] < 0)
+            scale = np.where(limited, fpi[:, None], 1.0)  # slow the immobilising fluxes
+            c_out, n_out, p_out = out_c[donor] * scale, out_n[donor] * scale, out_p[donor] * scale
+            rf = 1.0 if rf_name is None else self.params.ctc[rf_name]
+            hr += self.soil_stock(rf * c_out)
+            s.soil_c[donor] -= c_out
+            s.soil_n[donor] -= n_out
+            s.soil_p[donor] -= p_out
+            if receiver >= 0:
+                to_pool = (1 - rf) * c_out
+                gain_c[receiver] += to_pool
+                gain_n[receiver] += to_pool / self.soil_cn[receiver]
+                gain_p[receiver] += to_pool / self.soil_cp[receiver]
+                s.sminn += self.soil_stock(n_out - to_pool / self.soil_cn[receiver])
+                s.sminp += self.soil_stock(p_out - to_pool / self.soil_cp[receiver])
+            else:
+                s.sminn += self.soil_stock(n_out)
+                s.sminp += self.soil_stock(p_out)
+        s.soil_c[CWD] -= out_c[CWD]
+        s.soil_n[CWD] -= out_n[CWD]
+        s.soil_p[CWD] -= out_p[CWD]
+        s.soil_c += gain_c
+        s.soil_n += gain_n
+        s.soil_p += gain_p
+        # round-off can leave -1e-17 where immobilisation took everything
+        s.sminn = np.maximum(s.sminn, 0.0)
+        s.sminp = np.maximum(s.sminp, 0.0)
+        hr = hr / dt
+
+        # -- vegetation: GPP, respiration, nutrient-limited allocation ----------------------
+        lai = s.veg_c[0] * self.params.pft["slatop"][None, :]
+        fapar = 1.0 - np.exp(-0.5 * (lai + SEEDLING_LAI))
+        t_opt = np.exp(-(((t_c[:, None] - self.optimum_t[None, :]) / 12.0) ** 2)) / (
+            1 + np.exp(-(t_c[:, None] + 1.0))
+        )
+        par = 0.5 * forcing["FSDS"].astype(np.float64)[:, None]
+        gpp_pft = np.where(self.present, self.epsilon[None, :] * par * fapar * t_opt * wet[:, None], 0.0)
+        npp_pft = CUE * gpp_pft
+        alloc = self._allocation(npp_pft)  # (6, ngrid, NATPFT), sums to 1 over pools
+        n_per_c = (alloc / self.cn[:, None, :]).sum(axis=0)
+        p_per_c = (alloc / self.cp[:, None, :]).sum(axis=0)
+        demand_n = (npp_pft * n_per_c * self.wtcol).sum(axis=1) * dt
+        demand_p = (npp_pft * p_per_c * self.wtcol).sum(axis=1) * dt
+        fpg = np.minimum(
+            np.where(demand_n > 0, np.clip(s.sminn / np.maximum(demand_n, 1e-30), 0, 1), 1.0),
+            np.where(demand_p > 0, np.clip(s.sminp / np.maximum(demand_p, 1e-30), 0, 1), 1.0),
+        )
+        grow = npp_pft * fpg[:, None]  # what nutrients allow; the rest is respired
+        ar_pft = gpp_pft - grow
+        s.veg_c += alloc * (grow * dt)[None]
+        s.sminn = np.maximum(s.sminn - fpg * demand_n, 0.0)
+        s.sminp = np.maximum(s.sminp - fpg * demand_p, 0.0)
+
+        # -- turnover, live -> dead wood, mortality -> litter and CWD -----------------------
+        years = dt / SECONDS_PER_YEAR
+        leaf_long = np.where(self.params.pft["leaf_long"] > 0, self.params.pft["leaf_long"], 1.0)
+        turnover = -np.expm1(-years / leaf_long)[None, :]
+        mort = -np.expm1(-MORTALITY * years)
+        to_dead = -np.expm1(-LIVE_TO_DEAD * years)
+        pft = self.params.pft
+        litter_c = np.zeros((3, ncol))  # litr1..3 from leaves and fine roots, per m2 column
+        litter_n = np.zeros((3, ncol))
+        litter_p = np.zeros((3, ncol))
+        root_c = np.zeros((3, ncol))
+        root_n = np.zeros((3, ncol))
+        root_p = np.zeros((3, ncol))
+        cwd_c, cwd_n, cwd_p = np.zeros(ncol), np.zeros(ncol), np.zeros(ncol)
+        for i, pool in enumerate(VEG_POOLS):
+            c = s.veg_c[i]
+            lost = c * (turnover + mort * (1 - turnover)) if pool in ("leaf", "froot") else c * mort
+            c -= lost
+            w_lost = lost * self.wtcol
+            lost_n = (w_lost / self.cn[i][None, :]).sum(axis=1)
+            lost_p = (w_lost / self.cp[i][None, :]).sum(axis=1)
+            if pool in ("leaf", "froot"):
+                pre = "lf" if pool == "leaf" else "fr"
+                fr = np.stack([pft[f"{pre}_flab"], pft[f"{pre}_fcel"], pft[f"{pre}_flig"]])  # (3, NATPFT)
+                dest_c, dest_n, dest_p = (
+                    (litter_c, litter_n, litter_p) if pool == "leaf" else (root_c, root_n, root_p)
+                )
+                dest_c += (w_lost[None] * fr[:, None, :]).sum(axis=2)
+                dest_n += ((w_lost / self.cn[i][None, :])[None] * fr[:, None, :]).sum(axis=2)
+                dest_p += ((w_lost / self.cp[i][None, :])[None] * fr[:, None, :]).sum(axis=2)
+            else:
+                cwd_c += w_lost.sum(axis=1)
+                cwd_n += lost_n
+                cwd_p += lost_p
+        for live, dead in ((2, 3), (4, 5)):  # live stem/croot become dead wood; N, P excess freed
+            moved = s.veg_c[live] * to_dead
+            s.veg_c[live] -= moved
+            s.veg_c[dead] += moved
+            w = moved * self.wtcol
+            s.sminn += (w / self.cn[live][None, :] - w / self.cn[dead][None, :]).sum(axis=1)
+            s.sminp += (w / self.cp[live][None, :] - w / self.cp[dead][None, :]).sum(axis=1)
+        for k in range(3):
+            s.soil_c[k] += (
+                litter_c[k][:, None] * self.surface_profile + root_c[k][:, None] * self.root_profile
+            )
+            s.soil_n[k] += (
+                litter_n[k][:, None] * self.surface_profile + root_n[k][:, None] * self.root_profile
+            )
+            s.soil_p[k] += (
+                litter_p[k][:, None] * self.surface_profile + root_p[k][:, None] * self.root_profile
+            )
+        s.soil_c[CWD] += cwd_c[:, None] * self.surface_profile
+        s.soil_n[CWD] += cwd_n[:, None] * self.surface_profile
+        s.soil_p[CWD] += cwd_p[:, None] * self.surface_profile
+
+        # -- mineral N and P: deposition, fixation, weathering, losses -----------------------
+        npp_col = (npp_pft * self.wtcol).sum(axis=1) * SECONDS_PER_YEAR
+        # CLM4's symbiotic fixation plus a free-living floor
+        fixation = (0.3 + 1.8 * (1 - np.exp(-0.003 * npp_col))) / SECONDS_PER_YEAR
+        weathering = P_WEATHERING * np.exp(0.07 * (t_c - 25.0))
+        s.sminn += (N_DEPOSITION + fixation) * dt
+        s.sminp += (P_DEPOSITION + weathering) * dt
+        leach_rate = (0.02 + 0.05 * precip_mm * 12 / 1000) / SECONDS_PER_YEAR
+        n_loss = s.sminn * -np.expm1(-leach_rate * dt) / dt
+        p_loss = s.sminp * -np.expm1(-0.2 * leach_rate * dt) / dt
+        s.sminn -= n_loss * dt
+        s.sminp -= p_loss * dt
+
+        gpp = (gpp_pft * self.wtcol).sum(axis=1)
+        ar = (ar_pft * self.wtcol).sum(axis=1)
+        return Fluxes(
+            gpp=gpp,
+            ar=ar,
+            hr=hr,
+            n_inputs={"ndep": np.full(ncol, N_DEPOSITION), "nfix": fixation},
+            n_outputs={"nloss": n_loss},
+            p_inputs={"pdep": np.full(ncol, P_DEPOSITION), "pweather": weathering},
+            p_outputs={"ploss": p_loss},
+        )
+
+    def _allocation(self, npp_pft: np.ndarray) -> np.ndarray:
+        """Fractions of new growth to the 6 plant pools (ELM's allometry)."""
+        p = self.params.pft
+        f1 = p["froot_leaf"][None, :]
+        f2 = p["stem_leaf"][None, :] * np.ones_like(npp_pft)
+        dynamic = f2 < 0  # ELM: stem allocation grows with annual NPP
+        f2 = np.where(dynamic, 2.7 / (1 + np.exp(-0.004 * (npp_pft * SECONDS_PER_YEAR - 300.0))) - 0.4, f2)
+        f2 = np.where(self.woody[None, :], np.clip(f2, 0, None), 0.0)
+        f3 = np.where(self.woody, p["croot_stem"], 0.0)[None, :]
+        f4 = p["flivewd"][None, :]
+        denom = 1 + f1 + f2 * (1 + f3)
+        return np.stack([np.ones_like(f2), f1 * np.ones_like(f2), f2 * f4, f2 * (1 - f4), f2 * f3 * f4,
+                         f2 * f3 * (1 - f4)]) / denom[None]  # fmt: skip
