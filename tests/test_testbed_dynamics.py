@@ -50,8 +50,11 @@ def run(model: Model, climate, state: State, years: int, check: bool = False, st
     return worst
 
 
-def test_balances_close_every_step_from_bare_ground(setup) -> None:
+@pytest.mark.parametrize("supplement", [False, True])
+def test_balances_close_every_step_from_bare_ground(setup, supplement: bool) -> None:
     grid, climate, model = setup
+    if supplement:  # ELM's suplnitro/suplphos: the top-up is an input flux, so the books still close
+        model = Model(model.params, model.wtcol.T, model.sand, model.t_annual, supplement_nutrients=True)
     state = State.bare(grid.ngrid)
     worst = run(model, climate, state, years=3, check=True)
     assert all(err < 1e-9 for err in worst.values()), worst  # ELM's tolerance is 1e-7
