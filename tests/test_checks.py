@@ -250,11 +250,9 @@ def test_spinup_state(clean: Path, tmp_path: Path) -> None:
     report = check_restart(inject(clean, tmp_path, "spinup_state", None, np.int32(1)))
     assert_names_cell(report, "spinup_state", "spinup_state", "")
     assert "look like a normal-mode state" in report.table()
-    # AD-deflated soil4 in a file that claims normal mode
-    report = check_restart(
-        inject(clean, tmp_path, "soil4c_vr", (slice(None), slice(None)), lambda x: x / 100.0)
-    )
-    assert any("look like an accelerated (AD) state" in f.message for f in report.failures)
+    # a normal-mode file with little soil4 is a young spin-up, not an error
+    young = inject(clean, tmp_path, "soil4c_vr", (slice(None), slice(None)), lambda x: x / 100.0)
+    assert check_restart(young).counts["spinup_state"] == 0
 
 
 def test_parity_with_numpy_reference(clean: Path, tmp_path: Path) -> None:

@@ -21,8 +21,7 @@ struct CheckOptions {
   std::vector<double> soil_cp;         // empty: each pool's C:P must be uniform (median)
   std::map<std::string, std::vector<double>> pft_params;  // leafcn, frootcn, ... by PFT type
   std::vector<double> dzsoi_decomp;    // BGC layer thicknesses (m)
-  double ad_passive_fraction = 0.05;   // spinup_state rule thresholds (see docs)
-  double normal_passive_fraction = 0.3;
+  double normal_passive_fraction = 0.3;  // AD files whose soil4 share exceeds this are flagged
   int max_per_rule = 50;               // failures kept per rule (all are counted)
 };
 
