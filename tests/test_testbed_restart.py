@@ -1,0 +1,95 @@
+"""Testbed restarts: ELM's format and names, pass `elmai check`, read back exactly, and a
+run continued from a restart is identical to one that never stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+
+import elmai
+from elmai.io.elm_params import default_params
+from elmai.testbed import make_climate, make_grid, make_surface
+from elmai.testbed.climate import DAYS_IN_MONTH
+from elmai.testbed.dynamics import Model, State
+from elmai.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
+
+FIELDS = ("veg_c", "soil_c", "soil_n", "soil_p", "sminn", "sminp")
+
+
+@pytest.fixture(scope="module")
+def run10(tmp_path_factory: pytest.TempPathFactory):
+    grid = make_grid(6.0)
+    climate = make_climate(grid, nyears=5, seed=2)
+    surface = make_surface(grid, climate)
+    t_annual = climate.annual_mean_temperature_c()
+    model = Model(
+        default_params(), surface.pft_weights, surface.pct_sand[0], t_annual, supplement_nutrients=True
+    )
+    state = State.bare(grid.ngrid)
+    advance(model, climate, state, 0, 10)
+    path = tmp_path_factory.mktemp("tb") / restart_name("tb", 11)
+    write_testbed_restart(path, grid, model, state, year=11, case="tb")
+    return grid, climate, model, state, path
+
+
+def advance(model: Model, climate, state: State, first_year: int, years: int) -> None:
+    for year in range(first_year, first_year + years):
+        for month in range(12):
+            model.step(state, climate.month(year, month), DAYS_IN_MONTH[month] * 86400.0)
+
+
+def test_restart_has_elm_names_and_passes_every_check(run10) -> None:
+    grid, _, model, state, path = run10
+    assert path.name == "tb.elm.r.0011-01-01-00000.nc"
+    report = elmai.check_restart(path)
+    assert report.ok and not report.rules_skipped, report.table()
+    with netCDF4.Dataset(path) as ds:
+        ds.set_auto_mask(False)
+        assert ds.dimensions["pft"].size == grid.ngrid * 17 and ds.dimensions["levgrnd"].size == 15
+        assert int(ds["spinup_state"][...]) == 0 and ds.getncattr("case_id") == "tb"
+        soil4 = ds["soil4c_vr"][...]
+        assert soil4.shape == (grid.ngrid, 15) and np.all(soil4[:, 10:] == 0)
+        np.testing.assert_array_equal(soil4[:, :10], state.soil_c[7])
+        np.testing.assert_array_equal(ds["deadstemc"][...], state.veg_c[3].reshape(-1))
+        assert ds["cols1d_gridcell_index"][0] == 1  # 1-based, as ELM writes
+        for name in ("totvegc", "totsomc", "totlitc", "cwdc", "totcolc", "tlai", "pfts1d_wtcol", "sminn_vr"):
+            assert name in ds.variables
+
+
+def test_read_back_is_exact_and_continuation_is_identical(run10) -> None:
+    _, climate, model, state, path = run10
+    back = read_testbed_state(path, model)
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(back, name), getattr(state, name), err_msg=name)
+    uninterrupted = state.copy()
+    advance(model, climate, uninterrupted, 10, 3)
+    advance(model, climate, back, 10, 3)
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(back, name), getattr(uninterrupted, name), err_msg=name)
+
+
+def test_an_elmai_rewritten_restart_continues_too(run10, tmp_path: Path) -> None:
+    """A restart elmai rewrote (as the AI spin-up will) is a valid starting point."""
+    _, _, model, state, path = run10
+    ai = tmp_path / "ai.nc"
+    soil4 = elmai.open_restart(path).read("soil4c_vr")
+    elmai.write_restart(
+        path, ai, {"soil4c_vr": soil4 * 2, "soil4n_vr": soil4 * 2 / 10, "soil4p_vr": soil4 * 2 / 200}
+    )
+    back = read_testbed_state(ai, model)
+    np.testing.assert_array_equal(back.soil_c[7], state.soil_c[7] * 2)
+
+
+def test_wrong_grid_is_refused(run10) -> None:
+    _, _, _, _, path = run10
+    grid = make_grid(10.0)
+    climate = make_climate(grid, nyears=1)
+    surface = make_surface(grid, climate)
+    other = Model(
+        default_params(), surface.pft_weights, surface.pct_sand[0], climate.annual_mean_temperature_c()
+    )
+    with pytest.raises(elmai.errors.ShapeError, match="columns"):
+        read_testbed_state(path, other)
