@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from elmai.cli import check_commands, restart_commands
+from elmai.cli import check_commands, restart_commands, testbed_commands
 from elmai.errors import ElmaiError
 
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     restart_commands.register(sub)
     check_commands.register(sub)
+    testbed_commands.register(sub)
     return parser
 
 

@@ -1,0 +1,52 @@
+"""`elmai testbed run`: the reference model that stands in for ELM."""
+
+from __future__ import annotations
+
+import argparse
+
+from elmai.testbed.run import CRITERION_AREA, run_testbed
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("testbed", help="the reference land BGC model (ELM structure, parameters and files)")
+    ts = p.add_subparsers(dest="testbed_command", required=True)
+    run = ts.add_parser("run", help="run years from bare ground (or a restart) and write ELM-format files")
+    run.add_argument("--resolution", type=float, default=2.0, help="degrees (divides 180; default 2)")
+    run.add_argument("--years", type=int, default=20, help="simulated years (default 20)")
+    run.add_argument("--out", required=True, help="output folder")
+    run.add_argument(
+        "--restart-years", type=int, nargs="*", default=[], help="also write restarts at these years"
+    )
+    run.add_argument(
+        "--forcing-years", type=int, default=20, help="length of the recycled forcing (default 20)"
+    )
+    run.add_argument("--case", default="elmai_testbed")
+    run.add_argument("--params", help="ELM parameter file (default: built in, equal to ELM's)")
+    run.add_argument("--no-supplement", action="store_true", help="no supplemental N and P (ELM's suplnitro)")
+    run.add_argument("--restart", help="continue from this restart")
+    run.add_argument("--first-year", type=int, default=1, help="year of the start (the restart's year)")
+    run.add_argument("--seed", type=int, default=0)
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    result = run_testbed(
+        args.out,
+        resolution=args.resolution,
+        years=args.years,
+        restart_years=tuple(args.restart_years),
+        forcing_years=args.forcing_years,
+        case=args.case,
+        params_file=args.params,
+        supplement_nutrients=not args.no_supplement,
+        start_from=args.restart,
+        first_year=args.first_year,
+        seed=args.seed,
+    )
+    print(result.table())
+    met = result.first_year_meeting_criterion()
+    print(f"{result.ngrid} gridcells; balance failures: {result.balance_failures}; CLM5 criterion "
+          f"(< {CRITERION_AREA:.0%} of land area off equilibrium): "
+          + (f"met in year {met}" if met else "not met"))  # fmt: skip
+    print("restarts: " + ", ".join(result.restarts))
+    return 0 if result.balance_failures == 0 else 1

@@ -1,0 +1,153 @@
+"""Drive the testbed: build its inputs, run years of monthly steps with ELM's balance check
+every step, write ELM-format files and a per-year log of the spin-up criterion."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from elmai.checks import check_balance
+from elmai.io.elm_params import CTC_PARAMETERS, PFT_PARAMETERS, ElmParams, default_params, read_params
+from elmai.io.netcdf_writer import write_netcdf
+from elmai.testbed.climate import DAYS_IN_MONTH, make_climate
+from elmai.testbed.dynamics import Model, State
+from elmai.testbed.files import write_forcing, write_surface
+from elmai.testbed.grid import make_grid
+from elmai.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
+from elmai.testbed.surface import make_surface
+
+# CLM5's spin-up criterion: < 3% of land area with |dTOTECOSYSC/dt| > 1 gC/m2/yr
+CRITERION_GC_M2_YR = 1.0
+CRITERION_AREA = 0.03
+
+
+@dataclass
+class YearLog:
+    year: int
+    gpp_pgc: float
+    nee_pgc: float  # > 0 = source
+    totecosysc_pgc: float
+    disequilibrium_area: float  # fraction of land area over the criterion
+    balance_failures: int
+
+
+@dataclass
+class RunResult:
+    out: str
+    case: str
+    ngrid: int
+    years: list[YearLog] = field(default_factory=list)
+    restarts: list[str] = field(default_factory=list)
+
+    @property
+    def balance_failures(self) -> int:
+        return sum(y.balance_failures for y in self.years)
+
+    def first_year_meeting_criterion(self) -> int | None:
+        return next((y.year for y in self.years if y.disequilibrium_area < CRITERION_AREA), None)
+
+    def table(self) -> str:
+        head = f"{'year':>6} {'GPP PgC':>9} {'NEE PgC':>9} {'TOTECOSYSC':>11}"
+        lines = [f"{head} {'diseq. area':>12} {'bal. fail':>9}"]
+        for y in self.years:
+            lines.append(f"{y.year:>6} {y.gpp_pgc:>9.2f} {y.nee_pgc:>9.3f} {y.totecosysc_pgc:>11.1f} "
+                         f"{y.disequilibrium_area:>12.3f} {y.balance_failures:>9}")  # fmt: skip
+        return "\n".join(lines)
+
+
+def write_params(path: str | os.PathLike[str], params: ElmParams) -> None:
+    """The parameters the run used, under ELM's names (pft dimension: the 17 natural PFTs)."""
+    variables = {name: (("pft",), params.pft[name]) for name in PFT_PARAMETERS}
+    variables |= {name: (("allpfts",), np.array([params.ctc[name]])) for name in CTC_PARAMETERS}
+    write_netcdf(path, variables, {"title": "elmai testbed parameters", "source": params.source},
+                 format="NETCDF3_CLASSIC")  # fmt: skip
+
+
+def run_testbed(
+    out: str | os.PathLike[str],
+    resolution: float = 2.0,
+    years: int = 20,
+    restart_years: tuple[int, ...] = (),
+    forcing_years: int = 20,
+    case: str = "elmai_testbed",
+    params_file: str | None = None,
+    supplement_nutrients: bool = True,
+    start_from: str | None = None,
+    first_year: int = 1,
+    seed: int = 0,
+    progress: bool = True,
+) -> RunResult:
+    """Run `years` simulated years and write restarts `<case>.elm.r.YYYY-01-01-00000.nc` at
+    the start of each year in `restart_years` (and after the last year). `start_from` is a
+    restart to continue from (testbed- or elmai-written); `first_year` its year."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    params = read_params(params_file) if params_file else default_params()
+    grid = make_grid(resolution)
+    climate = make_climate(grid, nyears=forcing_years, seed=seed)
+    surface = make_surface(grid, climate, seed=seed + 1)
+    write_surface(out / f"surfdata_{resolution:g}deg.nc", grid, surface)
+    write_forcing(out / f"{case}.datm.forcing.nc", grid, climate)
+    write_params(out / "clm_params.nc", params)
+    model = Model(params, surface.pft_weights, surface.pct_sand[0], climate.annual_mean_temperature_c(),
+                  supplement_nutrients=supplement_nutrients)  # fmt: skip
+    state = read_testbed_state(start_from, model) if start_from else State.bare(grid.ngrid)
+    area = grid.area * grid.cell_landfrac * 1e6  # m2
+    result = RunResult(out=str(out), case=case, ngrid=grid.ngrid)
+    wanted = set(restart_years) | {first_year + years}
+    where = {
+        "column_gridcell": np.arange(grid.ngrid),
+        "gridcell_lat": grid.cell_lat,
+        "gridcell_lon": grid.cell_lon,
+    }
+
+    from tqdm import tqdm
+
+    bar = tqdm(range(first_year, first_year + years), desc="testbed years", unit="yr", disable=not progress)
+    for year in bar:
+        if year in wanted and year != first_year + years:
+            path = out / restart_name(case, year)
+            write_testbed_restart(path, grid, model, state, year, case)
+            result.restarts.append(str(path))
+        start_total = model.totals(state)["C"]
+        gpp = nee = np.zeros(grid.ngrid)
+        failures = 0
+        for month in range(12):
+            dt = DAYS_IN_MONTH[month] * 86400.0
+            before = model.totals(state)
+            # the forcing cycle follows the simulated year, so a continuation sees the same years
+            f = model.step(state, climate.month(year - 1, month), dt)
+            after = model.totals(state)
+            terms = {
+                "C": ({"gpp": f.gpp}, {"ar": f.ar, "hr": f.hr}),
+                "N": (f.n_inputs, f.n_outputs),
+                "P": (f.p_inputs, f.p_outputs),
+            }
+            for element, (ins, outs) in terms.items():
+                report = check_balance(
+                    before[element], after[element], ins, outs, dt, element=element, **where
+                )
+                failures += len(report.failures)
+            gpp = gpp + f.gpp * dt
+            nee = nee + f.nee * dt
+        change = model.totals(state)["C"] - start_total
+        log = YearLog(
+            year=year,
+            gpp_pgc=float((gpp * area).sum() / 1e15),
+            nee_pgc=float((nee * area).sum() / 1e15),
+            totecosysc_pgc=float((model.totals(state)["C"] * area).sum() / 1e15),
+            disequilibrium_area=float(np.average(np.abs(change) > CRITERION_GC_M2_YR, weights=area)),
+            balance_failures=failures,
+        )
+        result.years.append(log)
+        bar.set_postfix(nee=f"{log.nee_pgc:.2f}", diseq=f"{log.disequilibrium_area:.2f}")
+    final = out / restart_name(case, first_year + years)
+    write_testbed_restart(final, grid, model, state, first_year + years, case)
+    result.restarts.append(str(final))
+    log = asdict(result) | {"balance_failures": result.balance_failures}
+    (out / "spinup_log.json").write_text(json.dumps(log, indent=2))
+    return result

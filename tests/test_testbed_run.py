@@ -1,0 +1,54 @@
+"""`elmai testbed run`: inputs, restarts and the spin-up log from the command line, and a
+continuation from its own restart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import netCDF4
+
+import elmai
+from elmai.testbed.run import run_testbed
+
+
+def test_cli_run_writes_elm_files_and_a_clean_log(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "elmai", "testbed", "run", "--resolution", "10", "--years", "3",
+           "--restart-years", "2", "--forcing-years", "2", "--case", "tb", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "balance failures: 0" in done.stdout
+    names = {p.name for p in out.iterdir()}
+    assert {"surfdata_10deg.nc", "tb.datm.forcing.nc", "clm_params.nc", "spinup_log.json"} <= names
+    assert {"tb.elm.r.0002-01-01-00000.nc", "tb.elm.r.0004-01-01-00000.nc"} <= names
+    log = json.loads((out / "spinup_log.json").read_text())
+    assert [y["year"] for y in log["years"]] == [1, 2, 3] and log["balance_failures"] == 0
+    assert all(0 <= y["disequilibrium_area"] <= 1 for y in log["years"])
+    assert log["years"][-1]["gpp_pgc"] > 0
+    for restart in ("tb.elm.r.0002-01-01-00000.nc", "tb.elm.r.0004-01-01-00000.nc"):
+        report = elmai.check_restart(out / restart)
+        assert report.ok, report.table()
+    with netCDF4.Dataset(out / "clm_params.nc") as ds:
+        assert ds["leafcn"][1] == 35.0 and "k_s4" in ds.variables
+
+
+def test_continue_from_a_restart(tmp_path: Path) -> None:
+    first = run_testbed(tmp_path / "a", resolution=10, years=2, forcing_years=3, progress=False)
+    again = run_testbed(
+        tmp_path / "b",
+        resolution=10,
+        years=1,
+        forcing_years=3,
+        start_from=first.restarts[-1],
+        first_year=3,
+        progress=False,
+    )
+    assert again.years[0].year == 3 and again.balance_failures == 0
+    assert Path(again.restarts[-1]).name == "elmai_testbed.elm.r.0004-01-01-00000.nc"
+    # a straight 3-year run reaches the same state
+    straight = run_testbed(tmp_path / "c", resolution=10, years=3, forcing_years=3, progress=False)
+    diff = elmai.io.diff_restarts(again.restarts[-1], straight.restarts[-1])
+    assert [v.name for v in diff.variables if v.status != "equal"] == []
