@@ -52,3 +52,11 @@ def test_continue_from_a_restart(tmp_path: Path) -> None:
     straight = run_testbed(tmp_path / "c", resolution=10, years=3, forcing_years=3, progress=False)
     diff = elmai.io.diff_restarts(again.restarts[-1], straight.restarts[-1])
     assert [v.name for v in diff.variables if v.status != "equal"] == []
+
+
+def test_ad_run_writes_ad_restarts(tmp_path: Path) -> None:
+    result = run_testbed(tmp_path, resolution=10, years=2, forcing_years=2, spinup="ad", progress=False)
+    assert result.balance_failures == 0
+    with elmai.open_restart(result.restarts[-1]) as r:
+        assert int(r.read("spinup_state")) == 1
+    assert elmai.check_restart(result.restarts[-1]).ok

@@ -23,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--case", default="elmai_testbed")
     run.add_argument("--params", help="ELM parameter file (default: built in, equal to ELM's)")
     run.add_argument("--no-supplement", action="store_true", help="no supplemental N and P (ELM's suplnitro)")
+    run.add_argument(
+        "--spinup",
+        choices=("native", "ad"),
+        default="native",
+        help="ad: ELM's accelerated decomposition (restarts hold the deflated state, spinup_state=1)",
+    )
     run.add_argument("--restart", help="continue from this restart")
     run.add_argument("--first-year", type=int, default=1, help="year of the start (the restart's year)")
     run.add_argument("--seed", type=int, default=0)
@@ -39,6 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         case=args.case,
         params_file=args.params,
         supplement_nutrients=not args.no_supplement,
+        spinup=args.spinup,
         start_from=args.restart,
         first_year=args.first_year,
         seed=args.seed,

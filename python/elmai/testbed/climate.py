@@ -44,6 +44,10 @@ class Climate:
         y = year % self.nyears
         return {name: getattr(self, name)[y, month] for name in FORCING_VARIABLES}
 
+    def normals(self) -> dict[str, np.ndarray]:
+        """Climatological months: {name: (12, ngrid)} means over the forcing period."""
+        return {name: getattr(self, name).mean(axis=0) for name in FORCING_VARIABLES}
+
     def annual_mean_temperature_c(self) -> np.ndarray:
         return self.TBOT.mean(axis=(0, 1)) - 273.15
 

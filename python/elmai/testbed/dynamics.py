@@ -40,6 +40,12 @@ DECAY_RATE = ("k_l1", "k_l2", "k_l3", "k_frag", "k_s1", "k_s2", "k_s3", "k_s4") 
 TISSUE = {"leaf": "leaf", "froot": "froot", "livestem": "livewd", "deadstem": "deadwd",
           "livecroot": "livewd", "deadcroot": "deadwd"}  # fmt: skip
 
+# Accelerated decomposition (AD) spin-up, as ELM's CTC cascade: soil3 and soil4 decay 5 and
+# 70 times faster (divided by the climatological environmental scalar, so that cold and dry
+# places are accelerated most), and dead wood dies 10 times faster. Leaving AD multiplies
+# those pools back by the same factors.
+AD_FACTORS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.0, 70.0])  # litr1-3, cwd, soil1-4
+AD_MORTALITY_FACTOR = 10.0  # ELM's spinup_mortality_factor for dead stem and coarse root
 CUE = 0.5  # carbon use efficiency: autotrophic respiration is half of GPP
 LIVE_TO_DEAD = 0.7  # 1/yr, ELM's live wood turnover
 MORTALITY = 0.02  # 1/yr, ELM's background mortality (am)
@@ -99,8 +105,9 @@ class Model:
         wtcol: np.ndarray,
         sand: np.ndarray,
         annual_temp_c: np.ndarray,
-        ad_factors: np.ndarray | None = None,
+        accelerated: bool = False,
         supplement_nutrients: bool = False,
+        climate_normals: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.params = params
         # ELM's suplnitro/suplphos: mineral N and P are topped up to demand (booked as inputs)
@@ -120,7 +127,7 @@ class Model:
         self.soil_cn = np.concatenate([np.ones(4), params.soil_cn])  # litter entries unused
         self.soil_cp = np.concatenate([np.ones(4), SOIL_CP])
         self.k = np.array([params.ctc[name] for name in DECAY_RATE]) / 86400.0  # 1/s
-        self.ad = np.ones(8) if ad_factors is None else np.asarray(ad_factors, dtype=float)
+        self.accelerated = accelerated
         z = node_depths()[:NLEVDECOMP]
         self.depth_scalar = np.exp(-z / params.ctc["decomp_depth_efolding"])
         self.z = z
@@ -131,6 +138,66 @@ class Model:
         tropical, boreal = np.isin(pfts, (4, 6, 14)), np.isin(pfts, (2, 3, 8, 11, 12))
         self.optimum_t = np.select([tropical, boreal], [30.0, 15.0], 22.0)  # deg C
         self.epsilon = np.where(np.arange(NATPFT) == 14, 2.4, 1.8) * 1e-6  # gC per J of absorbed PAR
+        # ELM's scalaravg_col: the mean environmental decomposition scalar, from the climate
+        self.scalaravg = (
+            self._scalar_average(climate_normals)
+            if climate_normals
+            else np.ones((wtcol.shape[1], NLEVDECOMP))
+        )
+
+    def _env_scalar(self, t_c: np.ndarray, wet: np.ndarray) -> np.ndarray:
+        """(ngrid, NLEVDECOMP) temperature x moisture scalar of decomposition."""
+        t_soil = self.t_annual[:, None] + (t_c - self.t_annual)[:, None] * np.exp(-self.z / 1.5)[None, :]
+        t_scalar = self.params.ctc["q10_hr"] ** ((t_soil - 25.0) / 10.0) * np.where(t_soil > 0, 1.0, 0.05)
+        return t_scalar * (0.2 + 0.8 * wet)[:, None]
+
+    def _wetness(self, forcing: dict[str, np.ndarray], dt: float) -> np.ndarray:
+        t_c = forcing["TBOT"].astype(np.float64) - 273.15
+        precip_mm = forcing["PRECTmms"].astype(np.float64) * dt
+        pet_mm = (4.0 * np.clip(t_c, 0, None) + 0.03 * forcing["FSDS"]) * dt / (30 * 86400.0)
+        wet = np.clip(precip_mm / (precip_mm + 0.6 * pet_mm + 1e-9), 0.05, 1.0)
+        return wet * (1 - 0.3 * self.sand / 100 * (1 - wet))
+
+    def _scalar_average(self, normals: dict[str, np.ndarray]) -> np.ndarray:
+        """Mean environmental scalar over 12 climatological months ({name: (12, ngrid)})."""
+        from elmai.testbed.climate import DAYS_IN_MONTH
+
+        total = 0.0
+        for m in range(12):
+            month = {k: v[m] for k, v in normals.items()}
+            dt = DAYS_IN_MONTH[m] * 86400.0
+            total = total + self._env_scalar(
+                month["TBOT"].astype(np.float64) - 273.15, self._wetness(month, dt)
+            )
+        return total / 12.0
+
+    def ad_rate_factor(self) -> np.ndarray:
+        """(8, ngrid, NLEVDECOMP) multiplier of the decay rates in AD mode (1 in normal mode)."""
+        f = np.ones((8,) + self.scalaravg.shape)
+        if self.accelerated:
+            for k in np.flatnonzero(AD_FACTORS > 1):
+                f[k] = AD_FACTORS[k] / np.maximum(self.scalaravg, 1e-3)
+        return f
+
+    def exit_ad(self, state: State, scalaravg: np.ndarray) -> None:
+        """Leave AD in place, as ELM does when it reads an AD restart in normal mode."""
+        for k in np.flatnonzero(AD_FACTORS > 1):
+            factor = AD_FACTORS[k] / np.maximum(scalaravg, 1e-3)
+            state.soil_c[k] *= factor
+            state.soil_n[k] *= factor
+            state.soil_p[k] *= factor
+        state.veg_c[3] *= AD_MORTALITY_FACTOR  # dead stem
+        state.veg_c[5] *= AD_MORTALITY_FACTOR  # dead coarse root
+
+    def enter_ad(self, state: State) -> None:
+        """The inverse of exit_ad: a normal-mode state deflated for an AD run."""
+        for k in np.flatnonzero(AD_FACTORS > 1):
+            factor = AD_FACTORS[k] / np.maximum(self.scalaravg, 1e-3)
+            state.soil_c[k] /= factor
+            state.soil_n[k] /= factor
+            state.soil_p[k] /= factor
+        state.veg_c[3] /= AD_MORTALITY_FACTOR
+        state.veg_c[5] /= AD_MORTALITY_FACTOR
 
     @staticmethod
     def _profile(efold: float) -> np.ndarray:
@@ -163,9 +230,7 @@ class Model:
         """Advance `s` in place by dt seconds under one month of forcing."""
         t_c = forcing["TBOT"].astype(np.float64) - 273.15
         precip_mm = forcing["PRECTmms"].astype(np.float64) * dt
-        pet_mm = (4.0 * np.clip(t_c, 0, None) + 0.03 * forcing["FSDS"]) * dt / (30 * 86400.0)
-        wet = np.clip(precip_mm / (precip_mm + 0.6 * pet_mm + 1e-9), 0.05, 1.0)
-        wet = wet * (1 - 0.3 * self.sand / 100 * (1 - wet))
+        wet = self._wetness(forcing, dt)
 
         # -- vegetation demand, from the start-of-step leaves -------------------------------
         lai = s.veg_c[0] * self.params.pft["slatop"][None, :]
@@ -183,10 +248,8 @@ class Model:
         plant_p = (npp_pft * p_per_c * self.wtcol).sum(axis=1) * dt
 
         # -- decomposition: outflows from the start-of-step pools (exact monthly decay) -----
-        t_soil = self.t_annual[:, None] + (t_c - self.t_annual)[:, None] * np.exp(-self.z / 1.5)[None, :]
-        t_scalar = self.params.ctc["q10_hr"] ** ((t_soil - 25.0) / 10.0) * np.where(t_soil > 0, 1.0, 0.05)
-        w_scalar = (0.2 + 0.8 * wet)[:, None]
-        rate = (self.k * self.ad)[:, None, None] * (t_scalar * w_scalar * self.depth_scalar[None, :])[None]
+        env = self._env_scalar(t_c, wet) * self.depth_scalar[None, :]
+        rate = self.k[:, None, None] * env[None] * self.ad_rate_factor()
         frac = -np.expm1(-rate * dt)  # (8, ngrid, nlev)
         out_c, out_n, out_p = s.soil_c * frac, s.soil_n * frac, s.soil_p * frac
         ncol = t_c.size
@@ -285,7 +348,12 @@ class Model:
         cwd_c, cwd_n, cwd_p = np.zeros(ncol), np.zeros(ncol), np.zeros(ncol)
         for i, pool in enumerate(VEG_POOLS):
             c = s.veg_c[i]
-            lost = c * (turnover + mort * (1 - turnover)) if pool in ("leaf", "froot") else c * mort
+            if pool in ("leaf", "froot"):
+                lost = c * (turnover + mort * (1 - turnover))
+            elif pool in ("deadstem", "deadcroot") and self.accelerated:
+                lost = c * -np.expm1(-MORTALITY * AD_MORTALITY_FACTOR * years)
+            else:
+                lost = c * mort
             c -= lost
             w_lost = lost * self.wtcol
             lost_n = (w_lost / self.cn[i][None, :]).sum(axis=1)

@@ -43,8 +43,9 @@ def write_testbed_restart(
     state: State,
     year: int,
     case: str = "elmai_testbed",
-    spinup_state: int = 0,
 ) -> None:
+    """Write `state`; an AD model writes spinup_state = 1 and its scalaravg_col, with the
+    pools in their accelerated (deflated) state, as ELM does."""
     ng, npft = grid.ngrid, N.NATPFT
     g = np.arange(ng)
     pft_g = np.repeat(g, npft)
@@ -142,16 +143,15 @@ def write_testbed_restart(
     totals["totcolc"] = totals["totsomc"] + totals["totlitc"] + totals["cwdc"] + totvegc
     for name, data in totals.items():
         v[name] = (("column",), data, _double(name, "gC/m2"))
+    scalaravg = np.ones((ng, N.NLEVGRND))
+    scalaravg[:, : N.NLEVDECOMP] = model.scalaravg
     v["scalaravg_col"] = (
         ("column", "levgrnd"),
-        np.ones((ng, N.NLEVGRND)),
+        scalaravg,
         _double("decomposition scalar average for AD spinup", ""),
     )
-    v["spinup_state"] = (
-        (),
-        np.int32(spinup_state),
-        {"long_name": "Spinup state: 0 = normal model mode, 1 = AD spinup"},
-    )
+    flag = np.int32(1 if model.accelerated else 0)
+    v["spinup_state"] = ((), flag, {"long_name": "Spinup state: 0 = normal model mode, 1 = AD spinup"})
     v["timemgr_rst_curr_ymd"] = ((), np.int32(year * 10000 + 101), {"long_name": "current date (YYYYMMDD)"})
 
     gatts = {
@@ -196,4 +196,11 @@ def read_testbed_state(path: str | os.PathLike[str], model: Model) -> State:
 
         sminn = mineral("sminn", "sminn_vr")
         sminp = mineral("sminp", "solutionp_vr")
-    return State(veg, soil["c"].copy(), soil["n"].copy(), soil["p"].copy(), sminn, sminp)
+        file_ad = "spinup_state" in r and int(np.asarray(r.read("spinup_state")).reshape(-1)[0]) == 1
+        scalaravg = r.read("scalaravg_col")[:, : N.NLEVDECOMP] if "scalaravg_col" in r else model.scalaravg
+    state = State(veg, soil["c"].copy(), soil["n"].copy(), soil["p"].copy(), sminn, sminp)
+    if file_ad and not model.accelerated:  # ELM leaves AD when a normal run reads an AD restart
+        model.exit_ad(state, scalaravg)
+    elif model.accelerated and not file_ad:  # and enters it the other way round
+        model.enter_ad(state)
+    return state
