@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import netCDF4
+import numpy as np
 
 import elmai
 from elmai.testbed.run import run_testbed
@@ -60,3 +61,20 @@ def test_ad_run_writes_ad_restarts(tmp_path: Path) -> None:
     with elmai.open_restart(result.restarts[-1]) as r:
         assert int(r.read("spinup_state")) == 1
     assert elmai.check_restart(result.restarts[-1]).ok
+
+
+def test_monthly_history_files(tmp_path: Path) -> None:
+    result = run_testbed(tmp_path, resolution=10, years=2, forcing_years=2, history_years=1, progress=False)
+    files = sorted(p.name for p in tmp_path.glob("*.elm.h0.*.nc"))
+    assert files == [f"elmai_testbed.elm.h0.0002-{m:02d}.nc" for m in range(1, 13)]
+    with netCDF4.Dataset(tmp_path / files[-1]) as ds, netCDF4.Dataset(result.restarts[-1]) as rst:
+        ds.set_auto_mask(False)
+        assert ds.dimensions["lndgrid"].size == result.ngrid and ds.dimensions["levdcmp"].size == 10
+        assert ds["GPP"].units == "gC/m^2/s" and ds["time"].calendar == "noleap"
+        nee, nep = ds["NEE"][0], ds["NEP"][0]
+        assert abs(nee + nep).max() < 1e-9 * max(abs(nee).max(), 1e-30)
+        er, ar, hr = ds["ER"][0], ds["AR"][0], ds["HR"][0]
+        np.testing.assert_allclose(er, ar + hr, rtol=1e-6)
+        # December's states are the next restart's (float32 in history, as ELM writes)
+        np.testing.assert_allclose(ds["TOTECOSYSC"][0], rst["totcolc"][...], rtol=1e-6)
+        np.testing.assert_allclose(ds["SOIL4C_vr"][0].T, rst["soil4c_vr"][:, :10], rtol=1e-6, atol=1e-30)

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="native",
         help="ad: ELM's accelerated decomposition (restarts hold the deflated state, spinup_state=1)",
     )
+    run.add_argument(
+        "--history-years", type=int, default=0, help="write monthly h0 files for the last N years"
+    )
     run.add_argument("--restart", help="continue from this restart")
     run.add_argument("--first-year", type=int, default=1, help="year of the start (the restart's year)")
     run.add_argument("--seed", type=int, default=0)
@@ -46,6 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         params_file=args.params,
         supplement_nutrients=not args.no_supplement,
         spinup=args.spinup,
+        history_years=args.history_years,
         start_from=args.restart,
         first_year=args.first_year,
         seed=args.seed,

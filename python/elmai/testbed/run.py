@@ -17,6 +17,7 @@ from elmai.testbed.climate import DAYS_IN_MONTH, make_climate
 from elmai.testbed.dynamics import Model, State
 from elmai.testbed.files import write_forcing, write_surface
 from elmai.testbed.grid import make_grid
+from elmai.testbed.history import history_name, write_history
 from elmai.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
 from elmai.testbed.surface import make_surface
 
@@ -80,6 +81,7 @@ def run_testbed(
     params_file: str | None = None,
     supplement_nutrients: bool = True,
     spinup: str = "native",
+    history_years: int = 0,
     start_from: str | None = None,
     first_year: int = 1,
     seed: int = 0,
@@ -87,7 +89,8 @@ def run_testbed(
 ) -> RunResult:
     """Run `years` simulated years and write restarts `<case>.elm.r.YYYY-01-01-00000.nc` at
     the start of each year in `restart_years` (and after the last year). `start_from` is a
-    restart to continue from (testbed- or elmai-written); `first_year` its year."""
+    restart to continue from (testbed- or elmai-written); `first_year` its year. Monthly h0
+    history files are written for the last `history_years` years."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     params = read_params(params_file) if params_file else default_params()
@@ -149,6 +152,8 @@ def run_testbed(
                 failures += len(report.failures)
             gpp = gpp + f.gpp * dt
             nee = nee + f.nee * dt
+            if year > first_year + years - 1 - history_years:
+                write_history(out / history_name(case, year, month), grid, model, state, f, year, month, case)
         end_total = model.totals(state)["C"]
         if len(history) >= climate.nyears:  # one forcing cycle back: the same forcing year
             drift = (end_total - history[len(history) - climate.nyears]) / climate.nyears
