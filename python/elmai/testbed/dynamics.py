@@ -355,22 +355,21 @@ class Model:
             else:
                 lost = c * mort
             c -= lost
-            w_lost = lost * self.wtcol
-            lost_n = (w_lost / self.cn[i][None, :]).sum(axis=1)
-            lost_p = (w_lost / self.cp[i][None, :]).sum(axis=1)
+            w_lost = lost * self.wtcol  # per m2 of column
+            n_lost, p_lost = w_lost / self.cn[i][None, :], w_lost / self.cp[i][None, :]
             if pool in ("leaf", "froot"):
                 pre = "lf" if pool == "leaf" else "fr"
                 fr = np.stack([pft[f"{pre}_flab"], pft[f"{pre}_fcel"], pft[f"{pre}_flig"]])  # (3, NATPFT)
                 dest_c, dest_n, dest_p = (
                     (litter_c, litter_n, litter_p) if pool == "leaf" else (root_c, root_n, root_p)
                 )
-                dest_c += (w_lost[None] * fr[:, None, :]).sum(axis=2)
-                dest_n += ((w_lost / self.cn[i][None, :])[None] * fr[:, None, :]).sum(axis=2)
-                dest_p += ((w_lost / self.cp[i][None, :])[None] * fr[:, None, :]).sum(axis=2)
+                dest_c += fr @ w_lost.T  # (3 litter pools, ncol)
+                dest_n += fr @ n_lost.T
+                dest_p += fr @ p_lost.T
             else:
                 cwd_c += w_lost.sum(axis=1)
-                cwd_n += lost_n
-                cwd_p += lost_p
+                cwd_n += n_lost.sum(axis=1)
+                cwd_p += p_lost.sum(axis=1)
         for live, dead in ((2, 3), (4, 5)):  # live stem/croot become dead wood; N, P excess freed
             moved = s.veg_c[live] * to_dead
             s.veg_c[live] -= moved
