@@ -25,9 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--no-supplement", action="store_true", help="no supplemental N and P (ELM's suplnitro)")
     run.add_argument(
         "--spinup",
-        choices=("native", "ad"),
+        choices=("native", "ad", "matrix"),
         default="native",
-        help="ad: ELM's accelerated decomposition (restarts hold the deflated state, spinup_state=1)",
+        help="ad: ELM's accelerated decomposition (restarts hold the deflated state, spinup_state=1); "
+        "matrix: start from the semi-analytic equilibrium (the years then verify it)",
     )
     run.add_argument(
         "--history-years", type=int, default=0, help="write monthly h0 files for the last N years"

@@ -226,8 +226,10 @@ class Model:
         }
 
     # -- one month --------------------------------------------------------------------------
-    def step(self, s: State, forcing: dict[str, np.ndarray], dt: float) -> Fluxes:
-        """Advance `s` in place by dt seconds under one month of forcing."""
+    def step(self, s: State, forcing: dict[str, np.ndarray], dt: float, record: dict | None = None) -> Fluxes:
+        """Advance `s` in place by dt seconds under one month of forcing. `record`, when given,
+        receives the step's linear coefficients (decay fractions, growth, litter inputs,
+        mortality) for the equilibrium solver, so it never re-derives the formulas."""
         t_c = forcing["TBOT"].astype(np.float64) - 273.15
         precip_mm = forcing["PRECTmms"].astype(np.float64) * dt
         wet = self._wetness(forcing, dt)
@@ -251,6 +253,8 @@ class Model:
         env = self._env_scalar(t_c, wet) * self.depth_scalar[None, :]
         rate = self.k[:, None, None] * env[None] * self.ad_rate_factor()
         frac = -np.expm1(-rate * dt)  # (8, ngrid, nlev)
+        if record is not None:
+            record["frac"] = frac
         out_c, out_n, out_p = s.soil_c * frac, s.soil_n * frac, s.soil_p * frac
         ncol = t_c.size
         hr = np.zeros(ncol)
@@ -329,6 +333,9 @@ class Model:
         grow = npp_pft * fpg[:, None]  # what nutrients allow; the rest is respired
         ar_pft = gpp_pft - grow
         s.veg_c += alloc * (grow * dt)[None]
+        if record is not None:
+            record["growth"] = alloc * (grow * dt)[None]  # (6, ngrid, NATPFT)
+            record["fpi"] = fpi
         s.sminn = np.maximum(s.sminn - fpg * plant_n, 0.0)
         s.sminp = np.maximum(s.sminp - fpg * plant_p, 0.0)
 
@@ -370,6 +377,14 @@ class Model:
                 cwd_c += w_lost.sum(axis=1)
                 cwd_n += n_lost.sum(axis=1)
                 cwd_p += p_lost.sum(axis=1)
+        if record is not None:
+            record["mort"], record["to_dead"] = mort, to_dead
+            record["dead_mort"] = (
+                -np.expm1(-MORTALITY * AD_MORTALITY_FACTOR * years) if self.accelerated else mort
+            )
+            for name, value in (("litter_c", litter_c), ("litter_n", litter_n), ("litter_p", litter_p),
+                                ("root_c", root_c), ("root_n", root_n), ("root_p", root_p)):  # fmt: skip
+                record[name] = value
         for live, dead in ((2, 3), (4, 5)):  # live stem/croot become dead wood; N, P excess freed
             moved = s.veg_c[live] * to_dead
             s.veg_c[live] -= moved

@@ -89,7 +89,8 @@ def run_testbed(
 ) -> RunResult:
     """Run `years` simulated years and write restarts `<case>.elm.r.YYYY-01-01-00000.nc` at
     the start of each year in `restart_years` (and after the last year). `start_from` is a
-    restart to continue from (testbed- or elmai-written); `first_year` its year. Monthly h0
+    restart to continue from (testbed- or elmai-written); `first_year` its year. With
+    spinup="matrix" the run starts from the semi-analytic equilibrium. Monthly h0
     history files are written for the last `history_years` years."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -100,8 +101,10 @@ def run_testbed(
     write_surface(out / f"surfdata_{resolution:g}deg.nc", grid, surface)
     write_forcing(out / f"{case}.datm.forcing.nc", grid, climate)
     write_params(out / "clm_params.nc", params)
-    if spinup not in ("native", "ad"):
-        raise ValueError(f"spinup must be 'native' or 'ad', not {spinup!r}")
+    if spinup not in ("native", "ad", "matrix"):
+        raise ValueError(f"spinup must be 'native', 'ad' or 'matrix', not {spinup!r}")
+    if spinup == "matrix" and not supplement_nutrients:
+        raise ValueError("the matrix equilibrium needs supplemental nutrients (omit --no-supplement)")
     model = Model(
         params,
         surface.pft_weights,
@@ -112,6 +115,10 @@ def run_testbed(
         climate_normals=climate.normals(),
     )
     state = read_testbed_state(start_from, model) if start_from else State.bare(grid.ngrid)
+    if spinup == "matrix":  # start from the semi-analytic equilibrium; the years then verify it
+        from elmai.testbed.equilibrium import solve_equilibrium
+
+        state = solve_equilibrium(model, climate, state)
     area = grid.area * grid.cell_landfrac * 1e6  # m2
     result = RunResult(out=str(out), case=case, ngrid=grid.ngrid)
     wanted = set(restart_years) | {first_year + years}

@@ -1,0 +1,108 @@
+"""The semi-analytic (matrix) equilibrium of the testbed: the ground truth of spin-up.
+
+With supplemental nutrients (ELM's suplnitro/suplphos) the only nonlinear pools are leaf
+and fine-root C (light interception). They reach their periodic state in a few decades;
+the model then runs one more forcing cycle and records what its step used (decay
+fractions, growth, litter inputs, mortality). Every other pool then obeys a linear
+periodic recurrence x[m+1] = a[m] x[m] + b[m], and because the CTC cascade is triangular
+(donors precede receivers) and levels do not mix, the periodic steady state is solved in
+closed form pool by pool: live wood, dead wood, CWD, litter, soil1 .. soil4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from elmai.testbed.climate import DAYS_IN_MONTH, Climate
+from elmai.testbed.dynamics import CWD, L1, L2, L3, S1, S2, S3, S4, TRANSITIONS, Model, State
+
+
+def periodic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Start-of-month values (L, ...) of x[m+1] = a[m] x[m] + b[m] with x[L] = x[0]."""
+    x = np.zeros_like(b[0])
+    growth = np.ones_like(b[0])
+    for m in range(len(b)):
+        x = a[m] * x + b[m]
+        growth = growth * a[m]
+    x0 = np.divide(x, 1.0 - growth, out=np.zeros_like(x), where=growth < 1.0)
+    out = np.empty_like(b)
+    x = x0
+    for m in range(len(b)):
+        out[m] = x
+        x = a[m] * x + b[m]
+    return out
+
+
+def record_cycle(model: Model, climate: Climate, state: State, first_year: int = 0) -> list[dict]:
+    """Run one forcing cycle from `state` (in place), recording every month."""
+    records = []
+    for year in range(first_year, first_year + climate.nyears):
+        for month in range(12):
+            rec: dict = {"leaf": state.veg_c[0].copy(), "froot": state.veg_c[1].copy()}
+            model.step(state, climate.month(year, month), DAYS_IN_MONTH[month] * 86400.0, record=rec)
+            records.append(rec)
+    return records
+
+
+def solve_equilibrium(model: Model, climate: Climate, state: State, fast_years: int = 30) -> State:
+    """The periodic steady state at the start of a forcing cycle, from `state` after
+    `fast_years` years of spin-up of the fast pools (a multiple of the cycle is best)."""
+    if not model.supplement:
+        raise ValueError(
+            "the matrix equilibrium needs supplement_nutrients=True (nutrient limits are nonlinear)"
+        )
+    s = state.copy()
+    years = fast_years - fast_years % climate.nyears  # start the cycle on forcing year 0
+    for year in range(years):
+        for month in range(12):
+            model.step(s, climate.month(year, month), DAYS_IN_MONTH[month] * 86400.0)
+    start = s.copy()
+    recs = record_cycle(model, climate, s, first_year=years)
+    if min(float(np.min(r["fpi"])) for r in recs) < 1.0 - 1e-12:
+        raise RuntimeError("immobilisation was nutrient-limited during the recorded cycle: not linear")
+    stack = {k: np.stack([r[k] for r in recs]) for k in recs[0] if k != "fpi" and np.ndim(recs[0][k]) > 0}
+    scalar = {k: np.array([r[k] for r in recs]) for k in ("mort", "to_dead", "dead_mort")}
+    w = model.wtcol[None]  # (1, ngrid, NATPFT)
+
+    def per_month(x: np.ndarray, ndim: int) -> np.ndarray:
+        return x.reshape((-1,) + (1,) * ndim)
+
+    eq = start.copy()
+    mort, to_dead, dmort = (per_month(scalar[k], 2) for k in ("mort", "to_dead", "dead_mort"))
+    g = stack["growth"]  # (L, 6, ngrid, NATPFT)
+    cwd_in = {e: 0.0 for e in "cnp"}
+    for live, dead in ((2, 3), (4, 5)):
+        keep = (1 - mort) * (1 - to_dead)
+        live_x = periodic(np.broadcast_to(keep, g[:, live].shape), g[:, live] * keep)
+        moved = (live_x + g[:, live]) * (1 - mort) * to_dead
+        dead_x = periodic(np.broadcast_to(1 - dmort, g[:, dead].shape), g[:, dead] * (1 - dmort) + moved)
+        eq.veg_c[live], eq.veg_c[dead] = live_x[0], dead_x[0]
+        for x, i, rate in ((live_x, live, mort), (dead_x, dead, dmort)):
+            lost = (x + g[:, i]) * rate * w  # wood mortality feeds CWD, per m2 of column
+            cwd_in["c"] = cwd_in["c"] + lost.sum(axis=2)
+            cwd_in["n"] = cwd_in["n"] + (lost / model.cn[i][None, None, :]).sum(axis=2)
+            cwd_in["p"] = cwd_in["p"] + (lost / model.cp[i][None, None, :]).sum(axis=2)
+
+    frac = stack["frac"]  # (L, 8, ngrid, nlev)
+    ctc = model.params.ctc
+    rf = {donor: (1.0 if name is None else ctc[name]) for donor, _, name in TRANSITIONS}
+    surface, roots = model.surface_profile[None, None, :], model.root_profile[None, None, :]
+    pools: dict[tuple[int, str], np.ndarray] = {}
+    for e in "cnp":
+        cwd = periodic(1 - frac[:, CWD], cwd_in[e][:, :, None] * surface[0])
+        pools[(CWD, e)] = cwd
+        for k, extra in ((L1, 0.0), (L2, ctc["cwd_fcel"]), (L3, ctc["cwd_flig"])):
+            litter = (
+                stack[f"litter_{e}"][:, k][:, :, None] * surface[0]
+                + stack[f"root_{e}"][:, k][:, :, None] * roots[0]
+            )
+            pools[(k, e)] = periodic(1 - frac[:, k], litter + extra * frac[:, CWD] * cwd)
+    soil_ratio = {"c": np.ones(8), "n": model.soil_cn, "p": model.soil_cp}
+    for k, donors in ((S1, (L1,)), (S2, (L2, S1)), (S3, (L3, S2)), (S4, (S3,))):
+        gains_c = sum((1 - rf[d]) * frac[:, d] * pools[(d, "c")] for d in donors)
+        pools[(k, "c")] = periodic(1 - frac[:, k], gains_c)
+        pools[(k, "n")] = pools[(k, "c")] / soil_ratio["n"][k]
+        pools[(k, "p")] = pools[(k, "c")] / soil_ratio["p"][k]
+    for (k, e), x in pools.items():
+        {"c": eq.soil_c, "n": eq.soil_n, "p": eq.soil_p}[e][k] = x[0]
+    return eq
