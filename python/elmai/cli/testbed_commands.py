@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from elmai.testbed.run import CRITERION_AREA, run_testbed
+from elmai.testbed.run import CRITERION_AREA, RunResult, run_testbed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +38,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--seed", type=int, default=0)
     run.set_defaults(func=cmd_run)
 
+    ver = ts.add_parser(
+        "verify", help="continue from a restart and report the equilibrium criterion year by year"
+    )
+    ver.add_argument("restart", help="a testbed restart, or one elmai rewrote from it (e.g. an AI spin-up)")
+    ver.add_argument("--years", type=int, default=10, help="years to continue (default 10)")
+    ver.add_argument("--out", required=True, help="output folder (files, verify.png, spinup_log.json)")
+    ver.set_defaults(func=cmd_verify)
+
+
+def report(result: RunResult) -> None:
+    print(result.table())
+    met = result.first_year_meeting_criterion()
+    verdict = f"met in year {met}" if met else "not met"
+    print(f"{result.ngrid} gridcells; balance failures: {result.balance_failures}; CLM5 criterion "
+          f"(< {CRITERION_AREA:.0%} of land area off equilibrium): {verdict}")  # fmt: skip
+    print("restarts: " + ", ".join(result.restarts))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from elmai.testbed.verify import verify
+
+    result = verify(args.restart, args.years, args.out)
+    report(result)
+    print(f"plot: {args.out}/verify.png")
+    return 0 if result.balance_failures == 0 else 1
+
 
 def cmd_run(args: argparse.Namespace) -> int:
     result = run_testbed(
@@ -55,10 +81,5 @@ def cmd_run(args: argparse.Namespace) -> int:
         first_year=args.first_year,
         seed=args.seed,
     )
-    print(result.table())
-    met = result.first_year_meeting_criterion()
-    print(f"{result.ngrid} gridcells; balance failures: {result.balance_failures}; CLM5 criterion "
-          f"(< {CRITERION_AREA:.0%} of land area off equilibrium): "
-          + (f"met in year {met}" if met else "not met"))  # fmt: skip
-    print("restarts: " + ", ".join(result.restarts))
+    report(result)
     return 0 if result.balance_failures == 0 else 1

@@ -43,9 +43,12 @@ def write_testbed_restart(
     state: State,
     year: int,
     case: str = "elmai_testbed",
+    setup: dict[str, Any] | None = None,
 ) -> None:
     """Write `state`; an AD model writes spinup_state = 1 and its scalaravg_col, with the
-    pools in their accelerated (deflated) state, as ELM does."""
+    pools in their accelerated (deflated) state, as ELM does. `setup` (resolution, seed,
+    forcing years, ...) goes into global attributes `testbed_*` so that the same world can
+    be rebuilt to continue the run (`elmai testbed verify`)."""
     ng, npft = grid.ngrid, N.NATPFT
     g = np.arange(ng)
     pft_g = np.repeat(g, npft)
@@ -162,6 +165,7 @@ def write_testbed_restart(
         **{f"ipft_{name}": np.int32(i) for i, name in enumerate(N.NATPFT_NAMES)},
         **{f"ilun_{name}": np.int32(i) for name, i in N.LANDUNIT_TYPES.items()},
         "icol_vegetated_or_bare_soil": np.int32(N.ISTSOIL),
+        **{f"testbed_{k}": v for k, v in (setup or {}).items()},
     }
     dims = {
         "gridcell": ng,
@@ -172,6 +176,23 @@ def write_testbed_restart(
         "levgrnd": N.NLEVGRND,
     }
     write_netcdf(path, v, gatts, format="NETCDF3_64BIT_OFFSET", dims=dims)
+
+
+def read_setup(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The `testbed_*` global attributes of a testbed restart (also after elmai rewrote it),
+    plus the simulated year from timemgr_rst_curr_ymd."""
+    with open_restart(path) as r:
+        attrs = r.global_attrs
+        setup = {k.removeprefix("testbed_"): (v.item() if isinstance(v, np.ndarray) else v)
+                 for k, v in attrs.items() if k.startswith("testbed_")}  # fmt: skip
+        if not setup:
+            raise VariableNotFoundError(
+                f"'{path}' was not written by the elmai testbed (no testbed_* attributes)"
+            )
+        if "timemgr_rst_curr_ymd" in r:
+            setup["year"] = int(np.asarray(r.read("timemgr_rst_curr_ymd")).reshape(-1)[0]) // 10000
+        setup["case"] = attrs.get("case_id", "elmai_testbed")
+    return setup
 
 
 def read_testbed_state(path: str | os.PathLike[str], model: Model) -> State:

@@ -121,6 +121,13 @@ def run_testbed(
         state = solve_equilibrium(model, climate, state)
     area = grid.area * grid.cell_landfrac * 1e6  # m2
     result = RunResult(out=str(out), case=case, ngrid=grid.ngrid)
+    setup = {
+        "resolution_deg": np.float64(resolution),
+        "seed": np.int32(seed),
+        "forcing_years": np.int32(forcing_years),
+        "supplement_nutrients": np.int32(supplement_nutrients),
+        "spinup": spinup,
+    }
     wanted = set(restart_years) | {first_year + years}
     where = {
         "column_gridcell": np.arange(grid.ngrid),
@@ -135,7 +142,7 @@ def run_testbed(
     for year in bar:
         if year in wanted and year != first_year + years:
             path = out / restart_name(case, year)
-            write_testbed_restart(path, grid, model, state, year, case)
+            write_testbed_restart(path, grid, model, state, year, case, setup)
             result.restarts.append(str(path))
         start_total = model.totals(state)["C"]
         history.append(start_total)
@@ -177,7 +184,7 @@ def run_testbed(
         result.years.append(log)
         bar.set_postfix(nee=f"{log.nee_pgc:.2f}", diseq=f"{log.disequilibrium_area:.2f}")
     final = out / restart_name(case, first_year + years)
-    write_testbed_restart(final, grid, model, state, first_year + years, case)
+    write_testbed_restart(final, grid, model, state, first_year + years, case, setup)
     result.restarts.append(str(final))
     log = asdict(result) | {"balance_failures": result.balance_failures}
     (out / "spinup_log.json").write_text(json.dumps(log, indent=2))
