@@ -45,14 +45,11 @@ def advance(model: Model, climate, state: State, years: int, check: bool = False
             f = model.step(state, climate.month(year, month), dt)
             if check:
                 after = model.totals(state)
-                report = elmai.check_balance(
-                    before["C"], after["C"], {"gpp": f.gpp}, {"ar": f.ar, "hr": f.hr}, dt
-                )
-                assert report.ok, report.table()
-                report = elmai.check_balance(
-                    before["N"], after["N"], f.n_inputs, f.n_outputs, dt, element="N"
-                )
-                assert report.ok, report.table()
+                for element, (ins, outs) in f.balance_terms().items():
+                    report = elmai.check_balance(
+                        before[element], after[element], ins, outs, dt, element=element
+                    )
+                    assert report.ok, report.table()
 
 
 def test_ad_steps_close_the_balance(world) -> None:

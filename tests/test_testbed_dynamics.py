@@ -36,12 +36,7 @@ def run(model: Model, climate, state: State, years: int, check: bool = False, st
             f = model.step(state, climate.month(year, month), dt)
             if check:
                 after = model.totals(state)
-                terms = {
-                    "C": ({"gpp": f.gpp}, {"ar": f.ar, "hr": f.hr}),
-                    "N": (f.n_inputs, f.n_outputs),
-                    "P": (f.p_inputs, f.p_outputs),
-                }
-                for element, (ins, outs) in terms.items():
+                for element, (ins, outs) in f.balance_terms().items():
                     report = elmai.check_balance(
                         before[element], after[element], ins, outs, dt, element=element
                     )

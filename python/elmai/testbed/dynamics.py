@@ -90,6 +90,14 @@ class Fluxes:
     p_inputs: dict[str, np.ndarray] = field(default_factory=dict)
     p_outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def balance_terms(self) -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
+        """{element: (inputs, outputs)} as ELM's balance check takes them, for C, N and P."""
+        return {
+            "C": ({"gpp": self.gpp}, {"ar": self.ar, "hr": self.hr}),
+            "N": (self.n_inputs, self.n_outputs),
+            "P": (self.p_inputs, self.p_outputs),
+        }
+
     @property
     def nee(self) -> np.ndarray:
         """Net ecosystem exchange (gC/m2/s, > 0 = source), ELM's sign."""

@@ -160,12 +160,7 @@ def run_testbed(
             # the forcing cycle follows the simulated year, so a continuation sees the same years
             f = model.step(state, climate.month(year - 1, month), dt)
             after = model.totals(state)
-            terms = {
-                "C": ({"gpp": f.gpp}, {"ar": f.ar, "hr": f.hr}),
-                "N": (f.n_inputs, f.n_outputs),
-                "P": (f.p_inputs, f.p_outputs),
-            }
-            for element, (ins, outs) in terms.items():
+            for element, (ins, outs) in f.balance_terms().items():
                 report = check_balance(
                     before[element], after[element], ins, outs, dt, element=element, **where
                 )
