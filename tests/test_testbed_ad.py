@@ -12,9 +12,9 @@ import pytest
 import elmai
 from elmai.io.elm_params import default_params
 from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.climate import DAYS_IN_MONTH
 from elmai.testbed.dynamics import AD_FACTORS, AD_MORTALITY_FACTOR, Model, State
 from elmai.testbed.restart import read_testbed_state, write_testbed_restart
+from tests.testbed_helpers import advance_checked
 
 
 @pytest.fixture(scope="module")
@@ -37,32 +37,17 @@ def world():
     return grid, climate, model
 
 
-def advance(model: Model, climate, state: State, years: int, check: bool = False) -> None:
-    for year in range(years):
-        for month in range(12):
-            dt = DAYS_IN_MONTH[month] * 86400.0
-            before = model.totals(state)
-            f = model.step(state, climate.month(year, month), dt)
-            if check:
-                after = model.totals(state)
-                for element, (ins, outs) in f.balance_terms().items():
-                    report = elmai.check_balance(
-                        before[element], after[element], ins, outs, dt, element=element
-                    )
-                    assert report.ok, report.table()
-
-
 def test_ad_steps_close_the_balance(world) -> None:
     grid, climate, model = world
     state = State.bare(grid.ngrid)
-    advance(model(True), climate, state, years=3, check=True)
+    advance_checked(model(True), climate, state, 0, 3)
 
 
 def test_ad_restart_and_exit_as_elm_does(world, tmp_path: Path) -> None:
     grid, climate, model = world
     ad_model, normal = model(True), model(False)
     state = State.bare(grid.ngrid)
-    advance(ad_model, climate, state, years=15)
+    ad_model.advance(state, climate, 0, 15)
     path = tmp_path / "ad.elm.r.0016-01-01-00000.nc"
     write_testbed_restart(path, grid, ad_model, state, year=16)
     report = elmai.check_restart(path)
@@ -86,9 +71,9 @@ def test_ad_reaches_the_slow_pools_sooner(world) -> None:
     grid, climate, model = world
     normal = model(False)
     native, ad = State.bare(grid.ngrid), State.bare(grid.ngrid)
-    advance(normal, climate, native, years=40)
+    normal.advance(native, climate, 0, 40)
     ad_model = model(True)
-    advance(ad_model, climate, ad, years=40)
+    ad_model.advance(ad, climate, 0, 40)
     normal.exit_ad(ad, ad_model.scalaravg)
     soil4_native = normal.soil_stock(native.soil_c[7]) @ grid.area
     soil4_ad = normal.soil_stock(ad.soil_c[7]) @ grid.area

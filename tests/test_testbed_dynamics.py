@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import elmai
 from elmai.io.elm_params import default_params
 from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.climate import DAYS_IN_MONTH
 from elmai.testbed.dynamics import SOIL_POOLS, Model, State
+from tests.testbed_helpers import advance_checked
 
 
 @pytest.fixture(scope="module")
@@ -25,33 +24,13 @@ def setup():
     return grid, climate, model
 
 
-def run(model: Model, climate, state: State, years: int, check: bool = False, start: int = 0) -> list[float]:
-    """Advance `years`; with check, ELM's balance check runs on C, N and P every month.
-    Returns the worst |error| per element."""
-    worst = {"C": 0.0, "N": 0.0, "P": 0.0}
-    for year in range(start, start + years):
-        for month in range(12):
-            dt = DAYS_IN_MONTH[month] * 86400.0
-            before = model.totals(state) if check else None
-            f = model.step(state, climate.month(year, month), dt)
-            if check:
-                after = model.totals(state)
-                for element, (ins, outs) in f.balance_terms().items():
-                    report = elmai.check_balance(
-                        before[element], after[element], ins, outs, dt, element=element
-                    )
-                    assert report.ok, report.table()
-                    worst[element] = max(worst[element], report.max_abs_error)
-    return worst
-
-
 @pytest.mark.parametrize("supplement", [False, True])
 def test_balances_close_every_step_from_bare_ground(setup, supplement: bool) -> None:
     grid, climate, model = setup
     if supplement:  # ELM's suplnitro/suplphos: the top-up is an input flux, so the books still close
         model = Model(model.params, model.wtcol.T, model.sand, model.t_annual, supplement_nutrients=True)
     state = State.bare(grid.ngrid)
-    worst = run(model, climate, state, years=3, check=True)
+    worst = advance_checked(model, climate, state, 0, 3)
     assert all(err < 1e-9 for err in worst.values()), worst  # ELM's tolerance is 1e-7
     for pools in (state.veg_c, state.soil_c, state.soil_n, state.soil_p, state.sminn, state.sminp):
         assert np.all(pools >= 0) and np.all(np.isfinite(pools))
@@ -60,18 +39,18 @@ def test_balances_close_every_step_from_bare_ground(setup, supplement: bool) -> 
 def test_balances_close_on_a_grown_state(setup) -> None:
     grid, climate, model = setup
     state = State.bare(grid.ngrid)
-    run(model, climate, state, years=30)
-    worst = run(model, climate, state, years=2, check=True, start=30)
+    model.advance(state, climate, 0, 30)
+    worst = advance_checked(model, climate, state, 30, 2)
     assert all(err < 1e-9 for err in worst.values()), worst
 
 
 def test_vegetation_follows_climate_and_bare_start_is_far_from_equilibrium(setup) -> None:
     grid, climate, model = setup
     state = State.bare(grid.ngrid)
-    run(model, climate, state, years=40)
+    model.advance(state, climate, 0, 40)
     before = model.totals(state)["C"]
     pools_before = model.soil_stock(state.soil_c).sum(axis=1)  # (8,) summed over columns
-    run(model, climate, state, years=1, start=40)
+    model.advance(state, climate, 40, 1)
     change = model.totals(state)["C"] - before  # gC/m2/yr
     growth = model.soil_stock(state.soil_c).sum(axis=1) / pools_before - 1  # relative, per year
     veg = model.veg_totals(state)[0]

@@ -12,7 +12,6 @@ import pytest
 import elmai
 from elmai.io.elm_params import default_params
 from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.climate import DAYS_IN_MONTH
 from elmai.testbed.dynamics import Model, State
 from elmai.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
 
@@ -29,16 +28,10 @@ def run10(tmp_path_factory: pytest.TempPathFactory):
         default_params(), surface.pft_weights, surface.pct_sand[0], t_annual, supplement_nutrients=True
     )
     state = State.bare(grid.ngrid)
-    advance(model, climate, state, 0, 10)
+    model.advance(state, climate, 0, 10)
     path = tmp_path_factory.mktemp("tb") / restart_name("tb", 11)
     write_testbed_restart(path, grid, model, state, year=11, case="tb")
     return grid, climate, model, state, path
-
-
-def advance(model: Model, climate, state: State, first_year: int, years: int) -> None:
-    for year in range(first_year, first_year + years):
-        for month in range(12):
-            model.step(state, climate.month(year, month), DAYS_IN_MONTH[month] * 86400.0)
 
 
 def test_restart_has_elm_names_and_passes_every_check(run10) -> None:
@@ -65,8 +58,8 @@ def test_read_back_is_exact_and_continuation_is_identical(run10) -> None:
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(back, name), getattr(state, name), err_msg=name)
     uninterrupted = state.copy()
-    advance(model, climate, uninterrupted, 10, 3)
-    advance(model, climate, back, 10, 3)
+    model.advance(uninterrupted, climate, 10, 3)
+    model.advance(back, climate, 10, 3)
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(back, name), getattr(uninterrupted, name), err_msg=name)
 

@@ -54,22 +54,10 @@ ELEMENTS: tuple[str, ...] = ("c", "n", "p")
 # PFT-level vegetation pools (each also with _storage and _xfer)
 PFT_POOLS: tuple[str, ...] = ("leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot")
 
-COLUMN_TOTALS: tuple[str, ...] = ("totcolc", "totsomc", "totlitc", "totvegc", "cwdc", "totcoln", "totcolp")
 
 # The slow pools the AI spin-up predicts (DESIGN.md): pft-level and (column, levgrnd)
 SPINUP_PFT_TARGETS: tuple[str, ...] = ("deadcrootc", "deadstemc", "tlai")
 SPINUP_COLUMN_TARGETS: tuple[str, ...] = ("cwdc_vr", "soil3c_vr", "soil4c_vr")
-
-SUBGRID_VARIABLES: tuple[str, ...] = (
-    "grid1d_lon", "grid1d_lat", "grid1d_ixy", "grid1d_jxy",
-    "land1d_lon", "land1d_lat", "land1d_ixy", "land1d_jxy", "land1d_gridcell_index", "land1d_wtxy",
-    "land1d_ityplun", "land1d_active",
-    "cols1d_lon", "cols1d_lat", "cols1d_ixy", "cols1d_jxy", "cols1d_gridcell_index", "cols1d_landunit_index",
-    "cols1d_wtxy", "cols1d_wtlnd", "cols1d_ityp", "cols1d_ityplun", "cols1d_active",
-    "pfts1d_lon", "pfts1d_lat", "pfts1d_ixy", "pfts1d_jxy", "pfts1d_gridcell_index", "pfts1d_landunit_index",
-    "pfts1d_column_index", "pfts1d_wtxy", "pfts1d_wtlnd", "pfts1d_wtcol", "pfts1d_itypveg", "pfts1d_itypcol",
-    "pfts1d_ityplun", "pfts1d_active",
-)  # fmt: skip
 
 
 def vr_pool(pool: str, element: str) -> str:

@@ -22,12 +22,17 @@ Spin-up modes (AD, matrix), restarts and the CLI are still to come.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from elmai.io.elm_names import NATPFT, NLEVDECOMP
 from elmai.io.elm_params import SOIL_CP, ElmParams
 from elmai.io.soil_levels import DZSOI_DECOMP, node_depths
+from elmai.testbed.climate import DAYS_IN_MONTH
+
+if TYPE_CHECKING:
+    from elmai.testbed.climate import Climate
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 VEG_POOLS = ("leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot")
@@ -168,8 +173,6 @@ class Model:
 
     def _scalar_average(self, normals: dict[str, np.ndarray]) -> np.ndarray:
         """Mean environmental scalar over 12 climatological months ({name: (12, ngrid)})."""
-        from elmai.testbed.climate import DAYS_IN_MONTH
-
         total = 0.0
         for m in range(12):
             month = {k: v[m] for k, v in normals.items()}
@@ -234,6 +237,13 @@ class Model:
         }
 
     # -- one month --------------------------------------------------------------------------
+    def advance(self, state: State, climate: Climate, first_year: int, years: int) -> None:
+        """Run whole years of monthly steps in place; forcing year = simulated year
+        modulo the forcing cycle (year 0 is the cycle's first)."""
+        for year in range(first_year, first_year + years):
+            for month in range(12):
+                self.step(state, climate.month(year, month), DAYS_IN_MONTH[month] * 86400.0)
+
     def step(self, s: State, forcing: dict[str, np.ndarray], dt: float, record: dict | None = None) -> Fluxes:
         """Advance `s` in place by dt seconds under one month of forcing. `record`, when given,
         receives the step's linear coefficients (decay fractions, growth, litter inputs,

@@ -38,7 +38,7 @@ def record_cycle(model: Model, climate: Climate, state: State, first_year: int =
     records = []
     for year in range(first_year, first_year + climate.nyears):
         for month in range(12):
-            rec: dict = {"leaf": state.veg_c[0].copy(), "froot": state.veg_c[1].copy()}
+            rec: dict = {}
             model.step(state, climate.month(year, month), DAYS_IN_MONTH[month] * 86400.0, record=rec)
             records.append(rec)
     return records
@@ -53,9 +53,7 @@ def solve_equilibrium(model: Model, climate: Climate, state: State, fast_years: 
         )
     s = state.copy()
     years = fast_years - fast_years % climate.nyears  # start the cycle on forcing year 0
-    for year in range(years):
-        for month in range(12):
-            model.step(s, climate.month(year, month), DAYS_IN_MONTH[month] * 86400.0)
+    model.advance(s, climate, 0, years)
     start = s.copy()
     recs = record_cycle(model, climate, s, first_year=years)
     if min(float(np.min(r["fpi"])) for r in recs) < 1.0 - 1e-12:
