@@ -51,7 +51,8 @@ TISSUE = {"leaf": "leaf", "froot": "froot", "livestem": "livewd", "deadstem": "d
 # those pools back by the same factors.
 AD_FACTORS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.0, 70.0])  # litr1-3, cwd, soil1-4
 AD_MORTALITY_FACTOR = 10.0  # ELM's spinup_mortality_factor for dead stem and coarse root
-CUE = 0.5  # carbon use efficiency: autotrophic respiration is half of GPP
+CUE = 0.4  # carbon use efficiency (NPP/GPP): global NPP ~55 PgC/yr for GPP ~140
+ROOTING_DEPTH = 1.0  # m: litter enters the levels above it (ELM normalises its profiles over them)
 LIVE_TO_DEAD = 0.7  # 1/yr, ELM's live wood turnover
 MORTALITY = 0.02  # 1/yr, ELM's background mortality (am)
 N_DEPOSITION = 0.5 / SECONDS_PER_YEAR  # gN/m2/s
@@ -150,7 +151,7 @@ class Model:
         pfts = np.arange(NATPFT)
         tropical, boreal = np.isin(pfts, (4, 6, 14)), np.isin(pfts, (2, 3, 8, 11, 12))
         self.optimum_t = np.select([tropical, boreal], [30.0, 15.0], 22.0)  # deg C
-        self.epsilon = np.where(np.arange(NATPFT) == 14, 2.4, 1.8) * 1e-6  # gC per J of absorbed PAR
+        self.epsilon = np.where(np.arange(NATPFT) == 14, 2.05, 1.6) * 1e-6  # gC per J of absorbed PAR
         # ELM's scalaravg_col: the mean environmental decomposition scalar, from the climate
         self.scalaravg = (
             self._scalar_average(climate_normals)
@@ -213,7 +214,8 @@ class Model:
     @staticmethod
     def _profile(efold: float) -> np.ndarray:
         """Vertical distribution (1/m) over the BGC levels; sum(profile * dz) = 1."""
-        w = np.exp(-node_depths()[:NLEVDECOMP] / efold)
+        z = node_depths()[:NLEVDECOMP]
+        w = np.where(z < ROOTING_DEPTH, np.exp(-z / efold), 0.0)
         return w / (w * DZSOI_DECOMP).sum()
 
     # -- column totals (per m2 of column) ----------------------------------------------------
