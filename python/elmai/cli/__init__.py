@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from elmai.cli import check_commands, restart_commands, testbed_commands
+from elmai.cli import check_commands, ml_commands, restart_commands, testbed_commands
 from elmai.errors import ElmaiError
 
 
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     restart_commands.register(sub)
     check_commands.register(sub)
     testbed_commands.register(sub)
+    ml_commands.register(sub)
     return parser
 
 

@@ -36,6 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--restart", help="continue from this restart")
     run.add_argument("--first-year", type=int, default=1, help="year of the start (the restart's year)")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--equilibrium",
+        action="store_true",
+        help="also write the matrix equilibrium (<case>.equilibrium.elm.r.*): an AI spin-up's target",
+    )
     run.set_defaults(func=cmd_run)
 
     ver = ts.add_parser(
@@ -80,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         start_from=args.restart,
         first_year=args.first_year,
         seed=args.seed,
+        equilibrium=args.equilibrium,
     )
     report(result)
     return 0 if result.balance_failures == 0 else 1

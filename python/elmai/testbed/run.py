@@ -92,12 +92,16 @@ def run_testbed(
     first_year: int = 1,
     seed: int = 0,
     progress: bool = True,
+    equilibrium: bool = False,
 ) -> RunResult:
     """Run `years` simulated years and write restarts `<case>.elm.r.YYYY-01-01-00000.nc` at
     the start of each year in `restart_years` (and after the last year). `start_from` is a
     restart to continue from (testbed- or elmai-written); `first_year` its year. With
     spinup="matrix" the run starts from the semi-analytic equilibrium. Monthly h0
-    history files are written for the last `history_years` years."""
+    history files are written for the last `history_years` years. `equilibrium` also writes
+    the matrix equilibrium of the same world, `<case>.equilibrium.elm.r.YYYY-01-01-00000.nc`,
+    dated at the first start of a forcing cycle at or after the end of the run (the target
+    of an AI spin-up)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     params = read_params(params_file) if params_file else default_params()
@@ -190,6 +194,15 @@ def run_testbed(
     final = out / restart_name(case, first_year + years)
     write_testbed_restart(final, grid, model, state, first_year + years, case, setup)
     result.restarts.append(str(final))
+    if equilibrium:
+        from elmai.testbed.equilibrium import solve_equilibrium
+
+        eq = solve_equilibrium(model, climate, state)
+        end = first_year + years
+        date = end + (-(end - 1)) % climate.nyears  # forcing year 0, as the solution
+        path = out / restart_name(f"{case}.equilibrium", date)
+        write_testbed_restart(path, grid, model, eq, date, case, setup | {"spinup": "matrix"})
+        result.restarts.append(str(path))
     log = asdict(result) | {"balance_failures": result.balance_failures}
     (out / "spinup_log.json").write_text(json.dumps(log, indent=2))
     return result

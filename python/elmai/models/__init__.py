@@ -1,0 +1,1 @@
+"""Models of elmai: the multimodal AI spin-up transformer and its physics constraints."""

@@ -1,0 +1,42 @@
+"""Soft physics constraints of the spin-up model, on predicted pools in physical units.
+
+At equilibrium each slow pool's decay equals what the cascade feeds it, level by level
+(pools at one level share the environmental scalar, and levels do not mix): soil4 decays
+as fast as soil3 passes carbon on, and soil3 as fast as soil2 and lignin litter feed it.
+The cell term penalises the relative imbalance; the grid term the area-weighted total,
+i.e. the slow pools' net exchange summed over the land (NEE -> 0 for the slow pools).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from elmai.io.soil_levels import DZSOI_DECOMP
+
+L3, S2, S3, S4 = 2, 5, 6, 7
+
+
+def cascade_imbalance(soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(residual, input) of soil3 and soil4 per (cell, level): decay minus inflow (gC/m3/yr)."""
+    flux = soil * rate  # decay of every pool
+    passed = flux * (1 - rf)  # what moves to the next pool
+    in4 = passed[..., S3]
+    in3 = passed[..., S2] + passed[..., L3]
+    return flux[..., S4] - in4, in4, flux[..., S3] - in3, in3
+
+
+def physics_losses(
+    soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cell loss, grid loss): the mean squared log ratio of decay to inflow over levels that
+    hold slow carbon (bounded where inflows are tiny, unlike a relative difference), and the
+    squared relative imbalance of the area-weighted total of the batch."""
+    r4, in4, r3, in3 = cascade_imbalance(soil, rate, rf)
+    eps = 1e-6
+    used4, used3 = (in4 > eps).float(), (in3 > eps).float()
+    cell = (torch.log((r4 + in4 + eps) / (in4 + eps)) ** 2 * used4).sum() / used4.sum().clamp(min=1.0)
+    cell = cell + (torch.log((r3 + in3 + eps) / (in3 + eps)) ** 2 * used3).sum() / used3.sum().clamp(min=1.0)
+    dz = torch.as_tensor(DZSOI_DECOMP, dtype=soil.dtype, device=soil.device)
+    w = area[:, None] * dz[None, :]
+    grid = ((r4 + r3) * w).sum() / ((in4 + in3) * w).sum().clamp(min=eps)
+    return cell, grid**2

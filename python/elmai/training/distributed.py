@@ -1,0 +1,77 @@
+"""Rank and world from MPI (mpirun), then torch.distributed: gloo on CPU, nccl on GPU.
+
+`mpirun -n N elmai train ...` starts N processes; mpi4py tells each its rank, rank 0
+picks a free port and broadcasts it, and torch.distributed rendezvous on it. Launched
+without mpirun (or with one rank) everything runs in-process with no process group.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass
+class Context:
+    rank: int = 0
+    world: int = 1
+    device: str = "cpu"
+
+    @property
+    def is_root(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def init(backend: str | None = None) -> Context:
+    try:
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
+        rank, world = comm.Get_rank(), comm.Get_size()
+    except ImportError:
+        comm, rank, world = None, 0, 1
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        torch.cuda.set_device(rank % torch.cuda.device_count())
+        device = f"cuda:{rank % torch.cuda.device_count()}"
+    ctx = Context(rank, world, device)
+    if world > 1 and not dist.is_initialized():
+        port = comm.bcast(_free_port() if rank == 0 else None, root=0)
+        addr = comm.bcast(socket.gethostbyname(socket.gethostname()) if rank == 0 else None, root=0)
+        os.environ.setdefault("MASTER_ADDR", addr)
+        os.environ.setdefault("MASTER_PORT", str(port))
+        os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+        dist.init_process_group(
+            backend or ("nccl" if device.startswith("cuda") else "gloo"), rank=rank, world_size=world
+        )
+    return ctx
+
+
+def all_reduce_sum(values: torch.Tensor, ctx: Context) -> torch.Tensor:
+    if ctx.distributed:
+        dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    return values
+
+
+def barrier(ctx: Context) -> None:
+    if ctx.distributed:
+        dist.barrier()
+
+
+def shutdown(ctx: Context) -> None:
+    if ctx.distributed and dist.is_initialized():
+        dist.destroy_process_group()

@@ -1,0 +1,369 @@
+"""Training of the spin-up model under mpirun: DDP (gloo/nccl) or DeepSpeed (ZeRO).
+
+The global batch is fixed and split over the ranks; DistributedSampler deals every rank
+its share of the same seeded permutation, so rank r's j-th batch is its slice of the
+global j-th batch and 1 or N ranks see the same batches (gradients are averaged).
+Statistics come from the training cells only; the validation cells drive early stopping
+and the learning-rate schedule; the test cells are never looked at here. Rank 0 alone
+writes: a checkpoint every epoch (resumable), the best model, metrics.csv and
+metrics.json, and shows the progress bar.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+from elmai.data.dataset import TRAIN, VALID, SpinupData, load
+from elmai.data.normalize import to_log
+from elmai.models.constraints import physics_losses
+from elmai.models.spinup_transformer import SpinupTransformer
+from elmai.training import distributed
+from elmai.training.config import TrainConfig
+
+INPUTS = ("forcing", "static", "pft_weight", "pft_early", "soil_early", "decay_rate")
+
+
+@dataclass
+class Batch:
+    inputs: tuple[torch.Tensor, ...]
+    pft_z: torch.Tensor  # standardised log targets
+    soil_z: torch.Tensor
+    rate: torch.Tensor
+    area: torch.Tensor
+    pft_c: torch.Tensor  # physical targets over their training-cell spread
+    soil_c: torch.Tensor
+
+
+class Tensors:
+    """Every array of the data set as float32 tensors, targets standardised."""
+
+    def __init__(self, data: SpinupData, stats: dict, train: np.ndarray) -> None:
+        a = data.arrays
+        t = {k: torch.as_tensor(np.asarray(a[k]), dtype=torch.float32) for k in (*INPUTS, "area")}
+        self.inputs = tuple(t[k] for k in INPUTS)
+        z = {g: (to_log(a[g]) - stats[g][0]) / stats[g][1] for g in ("pft_target", "soil_target")}
+        self.pft_z = torch.as_tensor(z["pft_target"], dtype=torch.float32)
+        self.soil_z = torch.as_tensor(z["soil_target"], dtype=torch.float32)
+        self.rate, self.area = t["decay_rate"], t["area"]
+        self.rf = torch.as_tensor(np.asarray(a["respired_fraction"]), dtype=torch.float32)
+        # physical targets scaled by their spread over the training cells (per pool, and per
+        # level for soil), so the physical-space term weighs every variable alike
+        present = a["pft_weight"][train] > 0
+        pft_scale = np.array(
+            [a["pft_target"][train][..., j][present].std() for j in range(a["pft_target"].shape[-1])]
+        )
+        soil_scale = a["soil_target"][train].std(axis=0)
+        self.pft_c = torch.as_tensor(
+            a["pft_target"] / np.where(pft_scale > 0, pft_scale, 1.0), dtype=torch.float32
+        )
+        self.soil_c = torch.as_tensor(
+            a["soil_target"] / np.where(soil_scale > 0, soil_scale, 1.0), dtype=torch.float32
+        )
+        self.pft_scale = torch.as_tensor(np.where(pft_scale > 0, pft_scale, 1.0), dtype=torch.float32)
+        self.soil_scale = torch.as_tensor(np.where(soil_scale > 0, soil_scale, 1.0), dtype=torch.float32)
+
+    def batch(self, idx: torch.Tensor) -> Batch:
+        return Batch(
+            tuple(x[idx] for x in self.inputs),
+            self.pft_z[idx],
+            self.soil_z[idx],
+            self.rate[idx],
+            self.area[idx],
+            self.pft_c[idx],
+            self.soil_c[idx],
+        )
+
+
+def build_model(cfg: TrainConfig, data: SpinupData) -> SpinupTransformer:
+    stats = data.stats[cfg.split]
+    train = data.splits[cfg.split] == TRAIN
+    soil_used = (data.arrays["soil_target"][train] > 0).any(axis=0)
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+    return SpinupTransformer(
+        {g: (torch.as_tensor(m), torch.as_tensor(s)) for g, (m, s) in stats.items()},
+        torch.as_tensor(data.arrays["traits"]),
+        torch.as_tensor(soil_used),
+        d_model=cfg.d_model,
+        heads=cfg.heads,
+        layers=cfg.layers,
+        dropout=cfg.dropout,
+    )
+
+
+class Normalized(torch.nn.Module):
+    """The model's standardised log-space outputs as `forward`, for DDP/DeepSpeed to wrap
+    (their gradient hooks run through the wrapper's forward)."""
+
+    def __init__(self, model: SpinupTransformer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.normalized(*inputs)
+
+
+def losses(
+    model: SpinupTransformer, b: Batch, cfg: TrainConfig, tensors: Tensors, predict=None
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The fit in standardised log space over real entries, the fit in physical units (what
+    R2 is scored in: large stocks matter most), and the soft physics terms."""
+    pft, soil = (predict or model.normalized)(*b.inputs)
+    weight = b.inputs[2]
+    pft_mask = (weight > 0).unsqueeze(-1).float() * model.wood_mask
+    soil_mask = model.soil_used.expand_as(soil)
+    fit = ((pft - b.pft_z) ** 2 * pft_mask).sum() / pft_mask.sum().clamp(min=1.0)
+    fit = fit + ((soil - b.soil_z) ** 2 * soil_mask).sum() / soil_mask.sum().clamp(min=1.0)
+    total = fit
+    parts = {"fit": float(fit.detach())}
+    pft_c, soil_c = model.to_physical(pft, soil, weight)
+    if cfg.physical_weight:
+        phys = ((pft_c / tensors.pft_scale - b.pft_c) ** 2 * pft_mask).sum() / pft_mask.sum().clamp(min=1.0)
+        phys = phys + (
+            (soil_c / tensors.soil_scale - b.soil_c) ** 2 * soil_mask
+        ).sum() / soil_mask.sum().clamp(min=1.0)
+        total = total + cfg.physical_weight * phys
+        parts["physical"] = float(phys.detach())
+    if cfg.physics_cell_weight or cfg.physics_grid_weight:
+        cell, grid = physics_losses(soil_c, b.rate, model.rf, b.area)
+        total = total + cfg.physics_cell_weight * cell + cfg.physics_grid_weight * grid
+        parts |= {"physics_cell": float(cell.detach()), "physics_grid": float(grid.detach())}
+    return total, parts
+
+
+def _evaluate_loss(model: SpinupTransformer, tensors: Tensors, idx: np.ndarray, cfg: TrainConfig) -> float:
+    model.eval()
+    with torch.no_grad():
+        total, n = 0.0, 0
+        for chunk in np.array_split(idx, max(1, idx.size // 512)):
+            loss, _ = losses(model, tensors.batch(torch.as_tensor(chunk)), cfg, tensors)
+            total += float(loss) * chunk.size
+            n += chunk.size
+    model.train()
+    return total / max(n, 1)
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
+    """Train; returns the summary (also in OUT/summary.json)."""
+    torch.set_num_threads(cfg.threads)
+    ctx = distributed.init()
+    out = Path(cfg.out)
+    if ctx.is_root:
+        out.mkdir(parents=True, exist_ok=True)
+    data = load(cfg.dataset)
+    tensors = Tensors(data, data.stats[cfg.split], data.splits[cfg.split] == TRAIN)
+    model = build_model(cfg, data)
+    model.register_buffer("rf", tensors.rf)
+    train_idx, valid_idx = data.indices(cfg.split, TRAIN), data.indices(cfg.split, VALID)
+    if cfg.batch_size % ctx.world:
+        raise ValueError(f"batch_size {cfg.batch_size} does not divide over {ctx.world} ranks")
+    sampler = DistributedSampler(
+        TensorDataset(torch.as_tensor(train_idx)),
+        num_replicas=ctx.world,
+        rank=ctx.rank,
+        shuffle=True,
+        seed=cfg.seed,
+        drop_last=True,
+    )
+    loader = DataLoader(
+        TensorDataset(torch.as_tensor(train_idx)), batch_size=cfg.batch_size // ctx.world, sampler=sampler
+    )
+    engine = _Engine(cfg, model, ctx)
+    state = {"epoch": 0, "best": float("inf"), "best_epoch": -1, "stale": 0, "history": []}
+    ckpt = out / "checkpoint"
+    if resume and (ckpt / "state.json").exists():
+        state = engine.load(ckpt)
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=cfg.epochs,
+        initial=state["epoch"],
+        desc="train",
+        unit="epoch",
+        disable=not (progress and ctx.is_root),
+    )
+    t_start = time.perf_counter()
+    for epoch in range(state["epoch"], cfg.epochs):
+        sampler.set_epoch(epoch)
+        t0, seen, sums = time.perf_counter(), 0, {}
+        for (idx,) in loader:
+            loss, parts = losses(engine.module, tensors.batch(idx), cfg, tensors, engine.forward)
+            engine.step(loss)
+            seen += idx.numel()
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v * idx.numel()
+        elapsed = time.perf_counter() - t0
+        totals = distributed.all_reduce_sum(torch.tensor([float(seen), elapsed] + list(sums.values())), ctx)
+        seen_all = float(totals[0])
+        train_parts = {k: float(v) / seen_all for k, v in zip(sums, totals[2:], strict=True)}
+        valid = _evaluate_loss(engine.module, tensors, valid_idx, cfg)
+        engine.scheduler_step(valid)
+        improved = valid < state["best"] - 1e-6
+        state["stale"] = 0 if improved else state["stale"] + 1
+        if improved:
+            state["best"], state["best_epoch"] = valid, epoch
+        row = {
+            "epoch": epoch,
+            **{f"train_{k}": v for k, v in train_parts.items()},
+            "valid_loss": valid,
+            "lr": engine.lr,
+            "samples_per_s": seen_all / elapsed,
+            "seconds": elapsed,
+        }
+        state["history"].append(row)
+        state["epoch"] = epoch + 1
+        if ctx.is_root:
+            if improved:
+                save_model(out / "best.pt", engine.module, cfg, data)
+            _write_metrics(out, state["history"])
+        engine.save(ckpt, state)
+        bar.update(1)
+        bar.set_postfix(train=f"{train_parts['fit']:.4f}", valid=f"{valid:.4f}")
+        if state["stale"] >= cfg.patience:
+            break
+        if cfg.max_minutes and (time.perf_counter() - t_start) / 60 > cfg.max_minutes:
+            break
+    bar.close()
+    summary = {
+        "epochs_run": state["epoch"],
+        "best_valid_loss": state["best"],
+        "best_epoch": state["best_epoch"],
+        "ranks": ctx.world,
+        "engine": cfg.engine,
+        "split": cfg.split,
+        "samples_per_s": float(np.mean([h["samples_per_s"] for h in state["history"][-5:]])),
+        "train_minutes": (time.perf_counter() - t_start) / 60,
+    }
+    if ctx.is_root:
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    distributed.barrier(ctx)
+    distributed.shutdown(ctx)
+    return summary
+
+
+def _write_metrics(out: Path, history: list[dict]) -> None:
+    (out / "metrics.json").write_text(json.dumps(history, indent=2))
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    with open(out / "metrics.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, keys)
+        w.writeheader()
+        w.writerows(history)
+
+
+def save_model(path: Path, model: SpinupTransformer, cfg: TrainConfig, data: SpinupData) -> None:
+    """The trained weights with what rebuilds the model (config, stats, traits, masks)."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "state_dict": model.state_dict(),
+            "config": cfg.to_dict(),
+            "dataset_attrs": {k: str(v) for k, v in data.attrs.items()},
+        },
+        tmp,
+    )
+    tmp.replace(path)
+
+
+def load_model(path: str | Path) -> tuple[SpinupTransformer, TrainConfig]:
+    """A trained model from `best.pt` (no data set needed: the buffers hold the stats)."""
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = TrainConfig(**blob["config"])
+    sd = blob["state_dict"]
+    groups = {k[: -len("_mean")] for k in sd if k.endswith("_mean")}
+    stats = {g: (sd[f"{g}_mean"], sd[f"{g}_std"]) for g in groups}
+    model = SpinupTransformer(
+        stats,
+        sd["traits"],
+        sd["soil_used"],
+        d_model=cfg.d_model,
+        heads=cfg.heads,
+        layers=cfg.layers,
+        dropout=cfg.dropout,
+    )
+    model.register_buffer("rf", sd["rf"])
+    model.load_state_dict(sd)
+    model.eval()
+    return model, cfg
+
+
+class _Engine:
+    """The optimiser step under DDP or DeepSpeed, with the same interface."""
+
+    def __init__(self, cfg: TrainConfig, model: SpinupTransformer, ctx: distributed.Context) -> None:
+        self.cfg, self.ctx, self.module = cfg, ctx, model
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        view = Normalized(model)
+        if cfg.engine == "deepspeed":
+            import deepspeed
+
+            ds_config = {
+                "train_batch_size": cfg.batch_size,
+                "train_micro_batch_size_per_gpu": cfg.batch_size // ctx.world,
+                "gradient_accumulation_steps": 1,
+                "zero_optimization": {"stage": cfg.zero_stage},
+                "zero_allow_untested_optimizer": True,
+                "gradient_clipping": cfg.grad_clip,
+                "steps_per_print": 10**9,
+                "wall_clock_breakdown": False,
+            }
+            self.ds, self.opt, _, _ = deepspeed.initialize(model=view, optimizer=opt, config=ds_config)
+            self.wrapped = self.ds
+            base_opt = opt
+        else:
+            self.ds = None
+            self.opt = opt
+            base_opt = opt
+            self.wrapped = torch.nn.parallel.DistributedDataParallel(view) if ctx.distributed else view
+        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(base_opt, factor=0.5, patience=5)
+        self.base_opt = base_opt
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.wrapped(*inputs)
+
+    @property
+    def lr(self) -> float:
+        return float(self.base_opt.param_groups[0]["lr"])
+
+    def step(self, loss: torch.Tensor) -> None:
+        if self.ds is not None:
+            self.ds.backward(loss)
+            self.ds.step()
+            return
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()  # under DDP its hooks average the gradients over the ranks here
+        if self.cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+
+    def scheduler_step(self, valid: float) -> None:
+        self.sched.step(valid)
+
+    def save(self, folder: Path, state: dict) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.ds is not None:  # every rank writes its ZeRO shard
+            self.ds.save_checkpoint(str(folder), tag="latest")
+        elif self.ctx.is_root:
+            tmp = folder / "model.tmp"
+            torch.save({"model": self.module.state_dict(), "opt": self.opt.state_dict()}, tmp)
+            tmp.replace(folder / "model.pt")
+        if self.ctx.is_root:
+            torch.save(self.sched.state_dict(), folder / "sched.pt")
+            (folder / "state.json").write_text(json.dumps(state))
+        distributed.barrier(self.ctx)
+
+    def load(self, folder: Path) -> dict:
+        if self.ds is not None:
+            self.ds.load_checkpoint(str(folder), tag="latest")
+        else:
+            blob = torch.load(folder / "model.pt", map_location="cpu", weights_only=False)
+            self.module.load_state_dict(blob["model"])
+            self.opt.load_state_dict(blob["opt"])
+        self.sched.load_state_dict(torch.load(folder / "sched.pt", weights_only=False))
+        return json.loads((folder / "state.json").read_text())
