@@ -9,8 +9,10 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # System packages (Debian names) and the commands/files that show they are present.
-APT_PACKAGES := gfortran libnetcdf-dev pkg-config cmake ninja-build build-essential
-PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12"
+APT_PACKAGES := gfortran libnetcdf-dev pkg-config cmake ninja-build build-essential openmpi-bin libopenmpi-dev
+PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12" mpi4py
+# DeepSpeed (the --engine deepspeed path): no prebuilt ops, they compile on first use
+DS_DEPS := deepspeed
 CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml
 
 .PHONY: all setup sysdeps demo test test-fast bench lint clean distclean
@@ -25,6 +27,8 @@ $(VENV)/.sysdeps:
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
 	command -v ninja >/dev/null || missing="$$missing ninja-build"; \
 	command -v g++ >/dev/null || missing="$$missing build-essential"; \
+	command -v mpirun >/dev/null || missing="$$missing openmpi-bin"; \
+	command -v mpicc >/dev/null || missing="$$missing libopenmpi-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "[elmai] installing system packages:$$missing"; \
@@ -45,6 +49,7 @@ $(VENV)/.deps: $(VENV)/bin/python Makefile
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q $(PY_DEPS)
+	DS_BUILD_OPS=0 $(PIP) install -q $(DS_DEPS)
 	@touch $@
 
 $(VENV)/.built: $(VENV)/.sysdeps $(VENV)/.deps $(CORE_SOURCES)

@@ -25,18 +25,30 @@ def cascade_imbalance(soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor) 
     return flux[..., S4] - in4, in4, flux[..., S3] - in3, in3
 
 
+def physics_terms(
+    soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor
+) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]] | tuple[torch.Tensor, torch.Tensor]]:
+    """Sums whose ratios are the losses (so they can be summed over ranks first):
+    "cell": [(sum of squared log ratios of decay to inflow, number of levels)] for soil4
+    and soil3 over levels that hold slow carbon (bounded where inflows are tiny, unlike a
+    relative difference); "grid": (area-weighted total imbalance, total inflow), whose
+    squared ratio is the grid term."""
+    r4, in4, r3, in3 = cascade_imbalance(soil, rate, rf)
+    eps = 1e-6
+    cell = []
+    for r, inflow in ((r4, in4), (r3, in3)):
+        used = (inflow > eps).float()
+        cell.append(((torch.log((r + inflow + eps) / (inflow + eps)) ** 2 * used).sum(), used.sum()))
+    dz = torch.as_tensor(DZSOI_DECOMP, dtype=soil.dtype, device=soil.device)
+    w = area[:, None] * dz[None, :]
+    return {"cell": cell, "grid": (((r4 + r3) * w).sum(), ((in4 + in3) * w).sum())}
+
+
 def physics_losses(
     soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cell loss, grid loss): the mean squared log ratio of decay to inflow over levels that
-    hold slow carbon (bounded where inflows are tiny, unlike a relative difference), and the
-    squared relative imbalance of the area-weighted total of the batch."""
-    r4, in4, r3, in3 = cascade_imbalance(soil, rate, rf)
-    eps = 1e-6
-    used4, used3 = (in4 > eps).float(), (in3 > eps).float()
-    cell = (torch.log((r4 + in4 + eps) / (in4 + eps)) ** 2 * used4).sum() / used4.sum().clamp(min=1.0)
-    cell = cell + (torch.log((r3 + in3 + eps) / (in3 + eps)) ** 2 * used3).sum() / used3.sum().clamp(min=1.0)
-    dz = torch.as_tensor(DZSOI_DECOMP, dtype=soil.dtype, device=soil.device)
-    w = area[:, None] * dz[None, :]
-    grid = ((r4 + r3) * w).sum() / ((in4 + in3) * w).sum().clamp(min=eps)
-    return cell, grid**2
+    """(cell loss, grid loss) of one batch on one process."""
+    terms = physics_terms(soil, rate, rf, area)
+    cell = sum(t / n.clamp(min=1.0) for t, n in terms["cell"])
+    num, den = terms["grid"]
+    return cell, (num / den.clamp(min=1e-6)) ** 2

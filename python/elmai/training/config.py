@@ -32,6 +32,7 @@ class TrainConfig:
     engine: str = "ddp"  # or "deepspeed"
     zero_stage: int = 1  # DeepSpeed ZeRO stage
     max_minutes: float = 0.0  # stop after this wall time (0: no limit)
+    max_steps: int = 0  # stop after this many optimiser steps (0: no limit; for tests)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **overrides: object) -> TrainConfig:

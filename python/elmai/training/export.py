@@ -9,6 +9,7 @@ each axis and the normalisation, so a caller can assemble inputs without Python.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -99,7 +100,9 @@ def export(model_path: str | Path, out: str | Path, tolerance: float = 1e-5) -> 
     model, cfg = load_model(model_path)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # the GRU's hidden-size check is traced as a constant: parity below checks other sizes
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         traced = torch.jit.trace(model, example_inputs(8), check_trace=False)
     worst = parity(model, traced)
     if worst > tolerance:

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from elmai.data.dataset import TRAIN, VALID, SpinupData, load
 from elmai.data.normalize import to_log
-from elmai.models.constraints import physics_losses
+from elmai.models.constraints import physics_terms
 from elmai.models.spinup_transformer import SpinupTransformer
 from elmai.training import distributed
 from elmai.training.config import TrainConfig
@@ -110,29 +110,58 @@ class Normalized(torch.nn.Module):
         return self.model.normalized(*inputs)
 
 
+class Mean:
+    """Masked means over the global batch: each rank divides its sum by the count summed
+    over the ranks (times the world size, since DDP averages gradients), so 1 and N ranks
+    minimise the same loss."""
+
+    def __init__(self, ctx: distributed.Context | None) -> None:
+        self.ctx = ctx if ctx is not None and ctx.distributed else None
+
+    def __call__(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        if self.ctx is None:
+            return total / count.clamp(min=1.0)
+        n = distributed.all_reduce_sum(count.detach().clone(), self.ctx)
+        return total / n.clamp(min=1.0) * self.ctx.world
+
+    def ratio(self, num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+        """num/den of batch-wide sums (differentiable across ranks)."""
+        if self.ctx is not None:
+            from torch.distributed.nn.functional import all_reduce
+
+            num, den = all_reduce(num), all_reduce(den)
+        return num / den.clamp(min=1e-6)
+
+
 def losses(
-    model: SpinupTransformer, b: Batch, cfg: TrainConfig, tensors: Tensors, predict=None
+    model: SpinupTransformer,
+    b: Batch,
+    cfg: TrainConfig,
+    tensors: Tensors,
+    predict=None,
+    ctx: distributed.Context | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The fit in standardised log space over real entries, the fit in physical units (what
     R2 is scored in: large stocks matter most), and the soft physics terms."""
+    mean = Mean(ctx)
     pft, soil = (predict or model.normalized)(*b.inputs)
     weight = b.inputs[2]
     pft_mask = (weight > 0).unsqueeze(-1).float() * model.wood_mask
     soil_mask = model.soil_used.expand_as(soil)
-    fit = ((pft - b.pft_z) ** 2 * pft_mask).sum() / pft_mask.sum().clamp(min=1.0)
-    fit = fit + ((soil - b.soil_z) ** 2 * soil_mask).sum() / soil_mask.sum().clamp(min=1.0)
+    fit = mean(((pft - b.pft_z) ** 2 * pft_mask).sum(), pft_mask.sum())
+    fit = fit + mean(((soil - b.soil_z) ** 2 * soil_mask).sum(), soil_mask.sum())
     total = fit
     parts = {"fit": float(fit.detach())}
     pft_c, soil_c = model.to_physical(pft, soil, weight)
     if cfg.physical_weight:
-        phys = ((pft_c / tensors.pft_scale - b.pft_c) ** 2 * pft_mask).sum() / pft_mask.sum().clamp(min=1.0)
-        phys = phys + (
-            (soil_c / tensors.soil_scale - b.soil_c) ** 2 * soil_mask
-        ).sum() / soil_mask.sum().clamp(min=1.0)
+        phys = mean(((pft_c / tensors.pft_scale - b.pft_c) ** 2 * pft_mask).sum(), pft_mask.sum())
+        phys = phys + mean(((soil_c / tensors.soil_scale - b.soil_c) ** 2 * soil_mask).sum(), soil_mask.sum())
         total = total + cfg.physical_weight * phys
         parts["physical"] = float(phys.detach())
     if cfg.physics_cell_weight or cfg.physics_grid_weight:
-        cell, grid = physics_losses(soil_c, b.rate, model.rf, b.area)
+        terms = physics_terms(soil_c, b.rate, model.rf, b.area)
+        cell = sum(mean(t, n) for t, n in terms["cell"])
+        grid = mean.ratio(*terms["grid"]) ** 2
         total = total + cfg.physics_cell_weight * cell + cfg.physics_grid_weight * grid
         parts |= {"physics_cell": float(cell.detach()), "physics_grid": float(grid.detach())}
     return total, parts
@@ -194,8 +223,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
         sampler.set_epoch(epoch)
         t0, seen, sums = time.perf_counter(), 0, {}
         for (idx,) in loader:
-            loss, parts = losses(engine.module, tensors.batch(idx), cfg, tensors, engine.forward)
+            if cfg.max_steps and state.get("steps", 0) >= cfg.max_steps:
+                break
+            loss, parts = losses(engine.module, tensors.batch(idx), cfg, tensors, engine.forward, ctx)
             engine.step(loss)
+            state["steps"] = state.get("steps", 0) + 1
             seen += idx.numel()
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v * idx.numel()
@@ -226,7 +258,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
         engine.save(ckpt, state)
         bar.update(1)
         bar.set_postfix(train=f"{train_parts['fit']:.4f}", valid=f"{valid:.4f}")
-        if state["stale"] >= cfg.patience:
+        if state["stale"] >= cfg.patience or (cfg.max_steps and state["steps"] >= cfg.max_steps):
             break
         if cfg.max_minutes and (time.perf_counter() - t_start) / 60 > cfg.max_minutes:
             break
@@ -348,7 +380,7 @@ class _Engine:
     def save(self, folder: Path, state: dict) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if self.ds is not None:  # every rank writes its ZeRO shard
-            self.ds.save_checkpoint(str(folder), tag="latest")
+            self.ds.save_checkpoint(str(folder), tag="current")
         elif self.ctx.is_root:
             tmp = folder / "model.tmp"
             torch.save({"model": self.module.state_dict(), "opt": self.opt.state_dict()}, tmp)
@@ -360,7 +392,7 @@ class _Engine:
 
     def load(self, folder: Path) -> dict:
         if self.ds is not None:
-            self.ds.load_checkpoint(str(folder), tag="latest")
+            self.ds.load_checkpoint(str(folder), tag="current")
         else:
             blob = torch.load(folder / "model.pt", map_location="cpu", weights_only=False)
             self.module.load_state_dict(blob["model"])
