@@ -138,7 +138,8 @@ def test_hard_constraints_hold_on_random_inputs(dataset: Path, tmp_path: Path) -
         pft, soil = model(*x)
     assert (pft >= 0).all() and (soil >= 0).all()
     assert (pft[x[2] <= 0] == 0).all()  # absent PFTs hold nothing
-    assert (pft[:, ~model.wood_mask[:, 3].bool(), 3] == 0).all()  # no dead stem on grasses
+    assert (pft[:, 0] == 0).all()  # nor does bare ground
+    assert (pft[:, ~model.pool_mask[:, 3].bool(), 3] == 0).all()  # no dead stem on grasses
     assert (soil[:, model.soil_used == 0] == 0).all()
 
 

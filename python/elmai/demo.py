@@ -1,103 +1,92 @@
-"""`make demo`: the main job, end to end, on the embedded default data (the testbed).
+"""`make demo`: the AI spin-up end to end on the embedded default data (the testbed).
 
-What runs today: the testbed spins up from bare ground for 20 years (the early restart an
-AI spin-up starts from), the matrix equilibrium gives the state it must reach, the early
-restart's slow pools are replaced through elmai's safe writer, the result is checked with
-`elmai check` and verified by continuing the run, and a report with plots is written.
-The trained model is not built yet (issues: model/training, AI spin-up): until it is, the
-matrix solution stands in for its prediction (an oracle), and the report says so.
+testbed case (20 years from bare ground + its matrix equilibrium) -> data set (mpirun)
+-> training (mpirun, DDP) -> evaluation on held-out cells -> TorchScript export -> AI
+spin-up through the C++ runner (`elmai spinup`) -> verification by continuing the run
+-> comparison with the native and AD spin-ups -> report (summary.json, report.md/.html,
+PNG plots).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import yaml
 
-import elmai
-from elmai.io.soil_levels import DZSOI_DECOMP
-from elmai.testbed.run import CRITERION_AREA, run_testbed
+from elmai.testbed.reference_spinups import SpinupCurve, reference_spinup
+from elmai.testbed.run import CRITERION_AREA, RunResult, run_testbed
 from elmai.testbed.verify import verify
 
-# What the oracle supplies: every decomposing pool (deep and cold layers make even litter
-# and soil1/soil2 slow) and every vegetation pool (a few percent off in leaves after 20
-# years already drifts soil C by more than CLM5's 1 gC/m2/yr).
-SOIL_POOLS = ("litr1", "litr2", "litr3", "cwd", "soil1", "soil2", "soil3", "soil4")
-VEG_POOLS = ("leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot")
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "spinup_2deg.yaml"
 
 
 def step(msg: str) -> None:
     print(f"[elmai demo] {msg}", flush=True)
 
 
-def predicted_pools(early: Path, target: Path) -> dict[str, np.ndarray]:
-    """The pools the AI predicts, taken from the target (the oracle), and the column
-    totals recomputed from the pools of the new state so the restart stays consistent."""
-    names = [f"{p}{e}_vr" for p in SOIL_POOLS for e in "cnp"] + [f"{p}{e}" for p in VEG_POOLS for e in "cnp"]
-    names.append("tlai")  # follows leaf C
-    with elmai.open_restart(target) as t:
-        updates = {n: t.read(n) for n in names if n in t}
-    with elmai.open_restart(early) as r:
-        pool = {n: updates.get(n, r.read(n)) if n in r else None for n in r.variables}
-        sub = r.subgrid
-    stock = {p: pool[f"{p}c_vr"][:, : DZSOI_DECOMP.size] @ DZSOI_DECOMP for p in SOIL_POOLS}
-    veg = sum(pool[f"{p}c{s}"] for p in VEG_POOLS for s in ("", "_storage", "_xfer"))
-    totvegc = np.bincount(sub.pft_column, weights=veg * sub.pft_weight_column, minlength=stock["soil1"].size)
-    updates["totsomc"] = stock["soil1"] + stock["soil2"] + stock["soil3"] + stock["soil4"]
-    updates["totlitc"] = stock["litr1"] + stock["litr2"] + stock["litr3"]
-    updates["cwdc"] = stock["cwd"]
-    updates["totvegc"] = totvegc
-    updates["totcolc"] = updates["totsomc"] + updates["totlitc"] + updates["cwdc"] + totvegc
-    return updates
+def launch(ranks: int, *args: str) -> None:
+    """`mpirun -n ranks elmai ...` (in-process launch of the same CLI when MPI is missing)."""
+    elmai_cli = [str(Path(sys.executable).with_name("elmai"))]
+    if ranks > 1 and shutil.which("mpirun"):
+        env = os.environ | {
+            "OMPI_ALLOW_RUN_AS_ROOT": "1",
+            "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            "OMP_NUM_THREADS": "1",
+        }
+        cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", *elmai_cli, *args]
+    else:
+        env, cmd = dict(os.environ), [*elmai_cli, *args]
+    subprocess.run(cmd, check=True, env=env)
 
 
-def soil4_stock(path: Path) -> np.ndarray:
-    with elmai.open_restart(path) as r:
-        return r.read("soil4c_vr")[:, : DZSOI_DECOMP.size] @ DZSOI_DECOMP
+def ai_years_to_criterion(early_years: int, v: RunResult) -> int | None:
+    met = v.first_year_meeting_criterion()
+    return None if met is None else early_years + (met - v.years[0].year + 1)
 
 
-def plot(out: Path, early: Path, target: Path, curves: dict[str, list[float]], years: list[int]) -> list[str]:
+def plot_spinups(out: Path, early_years: int, ai: RunResult, curves: dict[str, SpinupCurve]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from elmai.testbed.grid import make_grid
-    from elmai.testbed.restart import read_setup
-
-    grid = make_grid(float(read_setup(early)["resolution_deg"]))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for ax, path, title in (
-        (axes[0], early, "early restart (year 21)"),
-        (axes[1], target, "equilibrium (matrix)"),
-    ):
-        stock = grid.to_map(soil4_stock(path) / 1000.0)
-        im = ax.imshow(stock, origin="lower", extent=(0, 360, -90, 90), vmin=0, vmax=50, cmap="viridis")
-        ax.set_title(f"soil4 C, {title}")
-        ax.set_xlabel("longitude")
-        ax.set_ylabel("latitude")
-    fig.colorbar(im, ax=axes, label="kgC/m2")
-    maps = out / "soil4_maps.png"
-    fig.savefig(maps, dpi=100)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    for label, values in curves.items():
-        ax.plot(years, [100 * v for v in values], "o-", label=label)
-    ax.axhline(100 * CRITERION_AREA, color="black", ls="--", lw=1, label="CLM5 criterion (3%)")
-    ax.set_xlabel("simulated year of the verification run")
-    ax.set_ylabel("land area drifting > 1 gC/m2/yr over a cycle (%)")
-    ax.set_ylim(bottom=0)
-    ax.legend()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4))
+    for name, c in curves.items():
+        a.plot(c.years, c.nee_pgc, lw=1, label=f"{name} ({c.resolution:g} deg)")
+        pts = [(y, f) for y, f in zip(c.years, c.area_off, strict=True) if f is not None]
+        if pts:
+            b.plot(*zip(*pts, strict=True), lw=1, label=f"{name} ({c.resolution:g} deg)")
+    ai_years = [early_years + i + 1 for i in range(len(ai.years))]
+    a.plot(ai_years, [y.nee_pgc for y in ai.years], "o-", ms=3, color="k", label="AI restart, verification")
+    cyc = ai.cycle_years()
+    b.plot(
+        [early_years + (y.year - ai.years[0].year + 1) for y in cyc],
+        [y.disequilibrium_area for y in cyc],
+        "o",
+        color="k",
+        label="AI restart",
+    )
+    for ax in (a, b):
+        ax.set_xscale("log")
+        ax.set_xlabel("simulated years from bare ground")
+    a.axhline(0, color="gray", lw=0.8)
+    a.set_ylabel("global NEE (PgC/yr, > 0 = source)")
+    b.axhline(CRITERION_AREA, color="k", ls="--", lw=1, label="CLM5 criterion (3%)")
+    b.set_ylabel("land area drifting > 1 gC/m2/yr over a cycle")
+    a.legend(fontsize=8)
+    b.legend(fontsize=8)
     fig.tight_layout()
-    crit = out / "criterion.png"
-    fig.savefig(crit, dpi=110)
+    path = out / "spinup_comparison.png"
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return [maps.name, crit.name]
+    return path.name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,105 +95,228 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resolution", type=float, default=2.0, help="testbed grid, degrees (default 2)")
     p.add_argument("--years", type=int, default=20, help="early spin-up years (default 20)")
     p.add_argument("--forcing-years", type=int, default=10, help="recycled forcing period (default 10)")
+    p.add_argument("--ranks", type=int, default=2, help="MPI ranks for the data set and training (default 2)")
+    p.add_argument("--epochs", type=int, help="training epochs (default: the config's)")
+    p.add_argument(
+        "--reference-resolution",
+        type=float,
+        default=10.0,
+        help="grid of the native/AD reference spin-ups (default 10 deg: they take thousands of years)",
+    )
+    p.add_argument("--reference-max-years", type=int, default=6000)
+    p.add_argument("--ad-years", type=int, default=50, help="AD years of the AD reference spin-up")
     args = p.parse_args(argv)
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    step("status: testbed, checks and restart I/O are built; the trained model is not yet (see README):")
-    step("the matrix equilibrium stands in for its prediction (an oracle) to show the pipeline end to end")
+    timings: dict[str, float] = {}
 
-    step(f"1/5 testbed: {args.years} years from bare ground at {args.resolution:g} deg (the AI's input)")
-    native = run_testbed(
-        out / "testbed",
+    def timed(name: str, t0: float) -> None:
+        timings[name] = round(time.perf_counter() - t0, 1)
+
+    t0 = time.perf_counter()
+    step(
+        f"1/8 testbed: {args.years} years from bare ground at {args.resolution:g} deg, and its matrix "
+        "equilibrium"
+    )
+    case = run_testbed(
+        out / "case",
         resolution=args.resolution,
         years=args.years,
         forcing_years=args.forcing_years,
         case="demo",
+        history_years=min(2, args.years),
+        equilibrium=True,
     )
-    early = Path(native.restarts[-1])
-    step(f"    {native.ngrid} gridcells; balance failures {native.balance_failures}; restart {early.name}")
+    early = Path(case.restarts[0])
+    early_year = args.years + 1
+    timed("testbed", t0)
 
-    step("2/5 the target: the testbed's matrix (semi-analytic) equilibrium")
-    eq = run_testbed(
-        out / "equilibrium",
-        resolution=args.resolution,
-        years=0,
-        forcing_years=args.forcing_years,
-        case="demo_eq",
-        spinup="matrix",
-        first_year=args.years + 1,
-        progress=False,
-    )
-    target = Path(eq.restarts[-1])
-
-    step(
-        "3/5 the AI spin-up step: soil, litter and vegetation pools into a copy of the early restart (oracle)"
-    )
-    ai = out / f"demo_ai.elm.r.{args.years + 1:04d}-01-01-00000.nc"
     t0 = time.perf_counter()
-    updates = predicted_pools(early, target)
-    elmai.write_restart(early, ai, updates, history="elmai demo: pools from the matrix oracle")
-    write_s = time.perf_counter() - t0
-    report = elmai.check_restart(ai)
-    step(f"    written in {write_s:.3f} s; elmai check: {'OK' if report.ok else 'FAILED'}")
+    step(f"2/8 data set: one record per gridcell from the case's ELM files (mpirun -n {args.ranks})")
+    dataset = out / "dataset.nc"
+    launch(
+        args.ranks,
+        "dataset",
+        "build",
+        "--run",
+        str(out / "case"),
+        "--early-year",
+        str(early_year),
+        "--out",
+        str(dataset),
+    )
+    timed("dataset", t0)
 
-    n = 2 * args.forcing_years  # drift is measured over a forcing cycle: two cycles give a curve
-    step(f"4/5 verification: {n} more years from the early and from the AI restart")
+    t0 = time.perf_counter()
+    step(f"3/8 training the spin-up transformer (mpirun -n {args.ranks}, DDP)")
+    cfg = yaml.safe_load(CONFIG.read_text()) | {"dataset": str(dataset), "out": str(out / "train")}
+    if args.epochs:
+        cfg["epochs"] = args.epochs
+    config = out / "train_config.yaml"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    launch(args.ranks, "train", "--config", str(config))
+    training = json.loads((out / "train" / "summary.json").read_text())
+    timed("training", t0)
+
+    t0 = time.perf_counter()
+    step("4/8 evaluation on held-out cells (random split; physical units, real entries only)")
+    from elmai.training.evaluate import evaluate
+    from elmai.training.export import export
+
+    scores = evaluate(out / "train" / "best.pt", dataset, out=out / "evaluation")
+    worst = min(scores["r2"], key=scores["r2"].get)
+    step(f"    R2 >= {scores['r2'][worst]:.4f} on every target (lowest: {worst})")
+    step("5/8 export to TorchScript + JSON sidecar")
+    model = out / "spinup_model.pt"
+    export(out / "train" / "best.pt", model)
+    timed("evaluate_export", t0)
+
+    t0 = time.perf_counter()
+    step("6/8 AI spin-up: `elmai spinup` (C++ runner, merge, static checks)")
+    from elmai.spinup import ai_spinup
+
+    ai_file = out / f"demo_ai.elm.r.{early_year:04d}-01-01-00000.nc"
+    spun = ai_spinup(early, model, ai_file)
+    step(
+        f"    {ai_file.name}: checks {'OK' if spun.checks_ok else 'FAILED'}; soil4 "
+        f"{spun.totals_pgc['early']['soil4']:.0f} -> {spun.totals_pgc['ai']['soil4']:.0f} PgC"
+    )
+    timed("ai_spinup", t0)
+
+    t0 = time.perf_counter()
+    n = args.forcing_years
+    step(f"7/8 verification: {n} more years (one forcing cycle) from the AI and from the early restart")
+    v_ai = verify(ai_file, n, out / "verify_ai", progress=False)
     v_early = verify(early, n, out / "verify_early", progress=False)
-    v_ai = verify(ai, n, out / "verify_ai", progress=False)
-    years = [y.year for y in v_ai.cycle_years()]
-    curves = {
-        "early restart (year 21)": [y.disequilibrium_area for y in v_early.cycle_years()],
-        "AI restart (oracle)": [y.disequilibrium_area for y in v_ai.cycle_years()],
-    }
+    timed("verification", t0)
 
-    step("5/5 report")
-    plots = plot(out, early, target, curves, years)
-    total_years = {"ai_route": args.years + args.forcing_years}  # early run + one verification cycle
+    t0 = time.perf_counter()
+    step(f"8/8 reference spin-ups of the same world at {args.reference_resolution:g} deg: native and AD")
+    curves = {
+        "native": reference_spinup(
+            "native",
+            args.reference_resolution,
+            args.forcing_years,
+            max_years=args.reference_max_years,
+            progress=True,
+        ),
+        "AD": reference_spinup(
+            "ad",
+            args.reference_resolution,
+            args.forcing_years,
+            ad_years=args.ad_years,
+            max_years=args.reference_max_years,
+            progress=True,
+        ),
+    }
+    timed("reference_spinups", t0)
+
+    years = {
+        "ai": ai_years_to_criterion(args.years, v_ai),
+        "native": curves["native"].years_to_criterion,
+        "ad": curves["AD"].years_to_criterion,
+    }
+    plots = [plot_spinups(out, args.years, v_ai, curves)] + [
+        f"evaluation/{Path(f).name}" for f in scores.get("plots", [])
+    ]
+    plots.append(f"verify_ai/{Path(v_ai.out).joinpath('verify.png').name}")
     summary = {
-        "status": "testbed, checks, restart I/O and verification are real; the model prediction is an oracle",
-        "gridcells": native.ngrid,
-        "early_restart": str(early),
-        "ai_restart": str(ai),
-        "check_ok": report.ok,
+        "r2": scores["r2"],
+        "rmse": scores["rmse"],
+        "years_to_equilibrium": years,
         "criterion_fraction": {
-            "early": curves["early restart (year 21)"],
-            "ai": curves["AI restart (oracle)"],
+            "ai": [y.disequilibrium_area for y in v_ai.years],
+            "early": [y.disequilibrium_area for y in v_early.years],
         },
-        "criterion_met_year_ai": v_ai.first_year_meeting_criterion(),
-        "balance_failures": native.balance_failures + v_early.balance_failures + v_ai.balance_failures,
-        "simulated_years": total_years,
+        "criterion_window_years": [y.drift_years for y in v_ai.years],
+        "nee_pgc": {"ai": [y.nee_pgc for y in v_ai.years], "early": [y.nee_pgc for y in v_early.years]},
+        "balance_failures": case.balance_failures + v_ai.balance_failures + v_early.balance_failures,
+        "checks_ok": spun.checks_ok,
+        "pools_pgc": spun.totals_pgc,
+        "gridcells": case.ngrid,
+        "resolution_deg": args.resolution,
+        "reference_resolution_deg": args.reference_resolution,
+        "training": training,
+        "timings_s": timings,
         "plots": plots,
         "elapsed_s": round(time.perf_counter() - t_start, 1),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    last_early, last_ai = curves["early restart (year 21)"][-1], curves["AI restart (oracle)"][-1]
-    lines = [
-        "# elmai demo report",
-        "",
-        f"**Status:** {summary['status']}.",
-        "",
-        f"Testbed: {native.ngrid} gridcells at {args.resolution:g} deg, {args.years} years from bare ground "
-        f"(restart `{early.name}`), forcing cycle {args.forcing_years} years, {summary['balance_failures']} "
-        "balance failures (ELM's check on C, N and P every step).",
-        "",
-        f"AI restart `{ai.name}`: litter, CWD, soil1-4 and vegetation pools (C, N, P) replaced with the "
-        f"matrix equilibrium's, column totals recomputed, through `elmai.write_restart` in {write_s:.3f} s; "
-        "`elmai check`: "
-        f"{'OK' if report.ok else 'FAILED'}.",
-        "",
-        f"Land area drifting more than 1 gC/m2/yr over a forcing cycle, at the end of verification: early "
-        f"restart {100 * last_early:.0f}%, AI restart {100 * last_ai:.0f}% (CLM5 criterion: < 3%).",
-        "",
-        "![soil4 carbon](soil4_maps.png)",
-        "",
-        "![criterion](criterion.png)",
-        "",
-    ]
-    (out / "report.md").write_text("\n".join(lines))
-    step(f"report: {out / 'report.md'}, {out / 'summary.json'}")
-    step(f"done in {summary['elapsed_s']} s")
+    write_report(out, summary, args)
+    step(f"report: {out / 'report.md'} (+ report.html, summary.json); done in {summary['elapsed_s']} s")
     return 0
+
+
+def write_report(out: Path, s: dict, args: argparse.Namespace) -> None:
+    y = s["years_to_equilibrium"]
+    ai_frac = s["criterion_fraction"]["ai"][-1]
+    early_frac = s["criterion_fraction"]["early"][-1]
+
+    def fmt(v: int | None, cap: int) -> str:
+        return f"> {cap}" if v is None else str(v)
+
+    rows = "\n".join(f"| {k} | {v:.4f} | {s['rmse'][k]:.4g} |" for k, v in s["r2"].items())
+    lines = [
+        "# elmai demo: AI spin-up on the testbed",
+        "",
+        f"Testbed at {s['resolution_deg']:g} deg ({s['gridcells']} gridcells), {args.years} years from bare "
+        "ground, "
+        f"forcing cycle {args.forcing_years} years; model trained on {s['training']['ranks']} MPI rank(s) in "
+        f"{s['training']['train_minutes']:.1f} min. Balance failures (C, N, P every step): "
+        f"{s['balance_failures']}. "
+        f"AI restart static checks: {'OK' if s['checks_ok'] else 'FAILED'}.",
+        "",
+        "## Years to equilibrium (CLM5: < 3% of land drifting > 1 gC/m2/yr over a forcing cycle)",
+        "",
+        "| route | simulated years |",
+        "| --- | --- |",
+        f"| AI ({args.years} early + verification) | {fmt(y['ai'], args.years + args.forcing_years)} |",
+        f"| native ({s['reference_resolution_deg']:g} deg) | {fmt(y['native'], args.reference_max_years)} |",
+        f"| AD ({args.ad_years} AD years + native, {s['reference_resolution_deg']:g} deg) | "
+        f"{fmt(y['ad'], args.reference_max_years)} |",
+        "",
+        f"After one forcing cycle from the AI restart {100 * ai_frac:.1f}% of land area drifts by more than 1 "
+        f"gC/m2/yr (early restart: {100 * early_frac:.1f}%); global NEE "
+        f"{s['nee_pgc']['ai'][-1]:+.2f} PgC/yr "
+        f"(early: {s['nee_pgc']['early'][-1]:+.2f}).",
+        "",
+        "![spin-up comparison](spinup_comparison.png)",
+        "",
+        "## Held-out cells (random split): R2 and RMSE in physical units",
+        "",
+        "| target | R2 | RMSE |",
+        "| --- | --- | --- |",
+        rows,
+        "",
+        "![predicted vs reference](evaluation/scatter.png)",
+        "",
+        "![soil4 maps](evaluation/maps_soil4c.png)",
+        "",
+        "![R2 per variable](evaluation/r2.png)",
+        "",
+        f"Timings (s): {s['timings_s']}",
+    ]
+    text = "\n".join(lines)
+    (out / "report.md").write_text(text)
+    html = ["<html><head><meta charset='utf-8'><title>elmai demo</title></head><body>"]
+    for line in lines:
+        if line.startswith("# "):
+            html.append(f"<h1>{line[2:]}</h1>")
+        elif line.startswith("## "):
+            html.append(f"<h2>{line[3:]}</h2>")
+        elif line.startswith("!["):
+            src = line[line.index("(") + 1 : -1]
+            html.append(f"<p><img src='{src}' style='max-width:100%'></p>")
+        elif line.startswith("|"):
+            if set(line) <= set("|- "):
+                continue
+            cells = "".join(f"<td>{c.strip()}</td>" for c in line.strip("|").split("|"))
+            html.append(f"<table border=1><tr>{cells}</tr></table>")
+        elif line:
+            html.append(f"<p>{line}</p>")
+    html.append("</body></html>")
+    (out / "report.html").write_text("\n".join(html))
 
 
 if __name__ == "__main__":

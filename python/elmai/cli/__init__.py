@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from elmai.cli import check_commands, ml_commands, restart_commands, testbed_commands
+from elmai.cli import check_commands, ml_commands, restart_commands, spinup_commands, testbed_commands
 from elmai.errors import ElmaiError
 
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_commands.register(sub)
     testbed_commands.register(sub)
     ml_commands.register(sub)
+    spinup_commands.register(sub)
     return parser
 
 

@@ -139,10 +139,10 @@ def build_dataset(
     comm = _mpi()
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
     mine = np.array_split(np.arange(e.lat.size), size)[rank]
-    forcing_cells = F.read_forcing(forc, e.lat[mine], e.lon[mine])
-    static_cells, area_cells = F.read_static(surf, e.lat[mine], e.lon[mine], forcing_cells)
     scal = None if e.scalaravg is None else e.scalaravg[mine]
-    rates = F.decomposition_rates(prm, forcing_cells, scal)
+    forcing_cells, static_cells, area_cells, rates = F.climate_inputs(
+        forc, surf, prm, e.lat[mine], e.lon[mine], scal
+    )
     if comm:
         parts = comm.gather((forcing_cells, static_cells, area_cells, rates), root=0)
         if rank != 0:

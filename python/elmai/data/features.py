@@ -217,3 +217,17 @@ def load_params(run_dir: Path, params_file: str | None) -> ElmParams:
 
 def soil_dz() -> np.ndarray:
     return DZSOI_DECOMP.copy()
+
+
+def climate_inputs(
+    forcing: str | os.PathLike[str],
+    surfdata: str | os.PathLike[str],
+    params: ElmParams,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    scalaravg: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(forcing climatology, static fields, land area m2, decay rates) of the given cells."""
+    f = read_forcing(forcing, lat, lon)
+    static, area = read_static(surfdata, lat, lon, f)
+    return f, static, area, decomposition_rates(params, f, scalaravg)

@@ -26,29 +26,31 @@ def cascade_imbalance(soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor) 
 
 
 def physics_terms(
-    soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor
-) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]] | tuple[torch.Tensor, torch.Tensor]]:
-    """Sums whose ratios are the losses (so they can be summed over ranks first):
-    "cell": [(sum of squared log ratios of decay to inflow, number of levels)] for soil4
-    and soil3 over levels that hold slow carbon (bounded where inflows are tiny, unlike a
-    relative difference); "grid": (area-weighted total imbalance, total inflow), whose
-    squared ratio is the grid term."""
+    soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor, used: torch.Tensor
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Sums whose ratios are the losses (so they can be summed over ranks first). "cell":
+    the summed squared log ratios of decay to inflow for soil4 and soil3 over the levels
+    that hold them (`used`: (level, pool)); the log ratio stays bounded where inflows are
+    tiny, unlike a relative difference. "grid": (area-weighted total imbalance, total
+    inflow), whose squared ratio is the grid term."""
     r4, in4, r3, in3 = cascade_imbalance(soil, rate, rf)
     eps = 1e-6
-    cell = []
-    for r, inflow in ((r4, in4), (r3, in3)):
-        used = (inflow > eps).float()
-        cell.append(((torch.log((r + inflow + eps) / (inflow + eps)) ** 2 * used).sum(), used.sum()))
+    cell = tuple(
+        (torch.log((r + inflow + eps) / (inflow + eps)) ** 2 * used[:, k]).sum()
+        for r, inflow, k in ((r4, in4, S4), (r3, in3, S3))
+    )
     dz = torch.as_tensor(DZSOI_DECOMP, dtype=soil.dtype, device=soil.device)
     w = area[:, None] * dz[None, :]
     return {"cell": cell, "grid": (((r4 + r3) * w).sum(), ((in4 + in3) * w).sum())}
 
 
 def physics_losses(
-    soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor
+    soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor, used: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(cell loss, grid loss) of one batch on one process."""
-    terms = physics_terms(soil, rate, rf, area)
-    cell = sum(t / n.clamp(min=1.0) for t, n in terms["cell"])
+    terms = physics_terms(soil, rate, rf, area, used)
+    n = soil.shape[0]
+    cell = terms["cell"][0] / (n * used[:, S4].sum()).clamp(min=1.0)
+    cell = cell + terms["cell"][1] / (n * used[:, S3].sum()).clamp(min=1.0)
     num, den = terms["grid"]
     return cell, (num / den.clamp(min=1e-6)) ** 2

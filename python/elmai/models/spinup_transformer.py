@@ -10,7 +10,8 @@ standardisation, fitted on training cells), so it takes and returns physical uni
 the exported TorchScript file needs nothing else.
 
 Hard constraints: pools are exp of a log-space output minus one, clamped at zero; PFT
-pools are zero where the PFT weight is zero, and wood pools are zero for non-woody PFTs.
+pools are zero where the PFT weight is zero and on bare ground, and wood pools are zero
+for non-woody PFTs; soil levels that hold no carbon in any training cell stay zero.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import nn
 
 from elmai.data.features import PFT_PARAMETERS, PFT_POOLS
 from elmai.io.elm_names import NATPFT, NLEVDECOMP
+from elmai.models.quasi_equilibrium import soil_quasi_equilibrium, wood_quasi_equilibrium
 
 WOOD_POOLS = [i for i, p in enumerate(PFT_POOLS) if "stem" in p or "croot" in p]
 
@@ -34,6 +36,7 @@ class SpinupTransformer(nn.Module):
         stats: dict[str, tuple[torch.Tensor, torch.Tensor]],
         traits: torch.Tensor,
         soil_used: torch.Tensor,
+        respired: torch.Tensor,
         d_model: int = 64,
         heads: int = 4,
         layers: int = 2,
@@ -48,16 +51,21 @@ class SpinupTransformer(nn.Module):
             self.register_buffer(f"{group}_std", torch.as_tensor(std, dtype=torch.float32))
         self.register_buffer("traits", torch.as_tensor(traits, dtype=torch.float32))
         woody = torch.as_tensor(traits[:, PFT_PARAMETERS.index("woody")] > 0)
-        wood_mask = torch.ones(NATPFT, n_pft_pool)
-        wood_mask[:, WOOD_POOLS] = woody[:, None].float()
-        self.register_buffer("wood_mask", wood_mask)
+        # (PFT, pool) slots that can hold carbon: wood only on woody PFTs, nothing on bare
+        # ground (PFT 0, which ELM's checks require to stay empty)
+        pool_mask = torch.ones(NATPFT, n_pft_pool)
+        pool_mask[:, WOOD_POOLS] = woody[:, None].float()
+        pool_mask[0] = 0.0
+        self.register_buffer("pool_mask", pool_mask)
         # (level, soil pool) entries that hold carbon anywhere in the training cells; the rest
         # (levels below the rooting depth) are structurally zero
         self.register_buffer("soil_used", torch.as_tensor(soil_used, dtype=torch.float32))
+        self.register_buffer("rf", torch.as_tensor(respired, dtype=torch.float32))  # per soil pool
+        self.register_buffer("flivewd", self.traits[:, PFT_PARAMETERS.index("flivewd")].clone())
         self.forcing_encoder = nn.GRU(n_force, d_model, batch_first=True)
         self.static_encoder = mlp(n_static, d_model, d_model)
-        self.pft_encoder = mlp(n_trait + n_pft_pool, d_model, d_model)
-        self.soil_encoder = mlp(2 * n_soil_pool, d_model, d_model)
+        self.pft_encoder = mlp(n_trait + 2 * n_pft_pool, d_model, d_model)
+        self.soil_encoder = mlp(3 * n_soil_pool, d_model, d_model)
         self.pft_embedding = nn.Parameter(torch.zeros(NATPFT, d_model))
         self.level_embedding = nn.Parameter(torch.zeros(NLEVDECOMP, d_model))
         self.type_embedding = nn.Parameter(torch.zeros(4, d_model))
@@ -91,12 +99,17 @@ class SpinupTransformer(nn.Module):
         t_force = h[-1] + self.type_embedding[0]
         t_static = self.static_encoder(self._norm(static, "static", False)) + self.type_embedding[1]
         traits = torch.cat([self.traits.expand(b, -1, -1), pft_weight.unsqueeze(-1)], dim=-1)
+        # the physics prior (elmai.models.quasi_equilibrium), in the targets' normalised space:
+        # a feature and the base the heads correct
+        pft_qe = self._norm(wood_quasi_equilibrium(pft_early, self.flivewd), "pft_target", True)
+        soil_qe = self._norm(soil_quasi_equilibrium(soil_early, soil_rate, self.rf), "soil_target", True)
         pft_in = torch.cat(
-            [self._norm(traits, "traits", False), self._norm(pft_early, "pft_early", True)], -1
+            [self._norm(traits, "traits", False), self._norm(pft_early, "pft_early", True), pft_qe], -1
         )
         t_pft = self.pft_encoder(pft_in) + self.pft_embedding + self.type_embedding[2]
         soil_in = torch.cat(
-            [self._norm(soil_early, "soil_early", True), self._norm(soil_rate, "decay_rate", True)], -1
+            [self._norm(soil_early, "soil_early", True), self._norm(soil_rate, "decay_rate", True), soil_qe],
+            -1,
         )
         t_soil = self.soil_encoder(soil_in) + self.level_embedding
         t_soil = t_soil + self.type_embedding[3]
@@ -113,7 +126,7 @@ class SpinupTransformer(nn.Module):
         cell = z[:, :2].mean(dim=1, keepdim=True)  # the cell's climate and surface context
         pft = self.pft_head(torch.cat([z[:, 2 : 2 + NATPFT], cell.expand(-1, NATPFT, -1)], -1))
         soil = self.soil_head(torch.cat([z[:, 2 + NATPFT :], cell.expand(-1, NLEVDECOMP, -1)], -1))
-        return pft, soil
+        return pft + pft_qe, soil + soil_qe
 
     def to_physical(
         self, pft: torch.Tensor, soil: torch.Tensor, pft_weight: torch.Tensor
@@ -122,7 +135,7 @@ class SpinupTransformer(nn.Module):
         constraints applied."""
         pft_log = pft * self.pft_target_std + self.pft_target_mean
         soil_log = soil * self.soil_target_std + self.soil_target_mean
-        mask = (pft_weight > 0).unsqueeze(-1).to(pft.dtype) * self.wood_mask
+        mask = (pft_weight > 0).unsqueeze(-1).to(pft.dtype) * self.pool_mask
         pft_c = torch.clamp(torch.expm1(torch.clamp(pft_log, max=30.0)), min=0.0) * mask
         soil_c = torch.clamp(torch.expm1(torch.clamp(soil_log, max=30.0)), min=0.0) * self.soil_used
         return pft_c, soil_c

@@ -52,7 +52,7 @@ def score(model: SpinupTransformer, data: SpinupData, cells: np.ndarray) -> dict
     pft_pred, soil_pred = predict(model, a)
     pft_true, soil_true = a["pft_target"], a["soil_target"]
     present = a["pft_weight"] > 0  # (n, NATPFT)
-    wood = model.wood_mask.numpy() > 0  # (NATPFT, pools)
+    wood = model.pool_mask.numpy() > 0  # (NATPFT, pools)
     used = model.soil_used.numpy() > 0  # (level, pools)
     sla = data.arrays["traits"][:, PFT_PARAMETERS.index("slatop")]
     out: dict = {"r2": {}, "rmse": {}, "n": {}, "per_pft": {}, "per_level": {}}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from elmai.data.dataset import TRAIN, VALID, SpinupData, load
 from elmai.data.normalize import to_log
-from elmai.models.constraints import physics_terms
+from elmai.models.constraints import S3, S4, physics_terms
 from elmai.models.spinup_transformer import SpinupTransformer
 from elmai.training import distributed
 from elmai.training.config import TrainConfig
@@ -91,6 +92,7 @@ def build_model(cfg: TrainConfig, data: SpinupData) -> SpinupTransformer:
         {g: (torch.as_tensor(m), torch.as_tensor(s)) for g, (m, s) in stats.items()},
         torch.as_tensor(data.arrays["traits"]),
         torch.as_tensor(soil_used),
+        torch.as_tensor(np.asarray(data.arrays["respired_fraction"])),
         d_model=cfg.d_model,
         heads=cfg.heads,
         layers=cfg.layers,
@@ -110,27 +112,33 @@ class Normalized(torch.nn.Module):
         return self.model.normalized(*inputs)
 
 
-class Mean:
-    """Masked means over the global batch: each rank divides its sum by the count summed
+class GlobalMean:
+    """Masked means over the global batch: each rank divides its sums by the counts summed
     over the ranks (times the world size, since DDP averages gradients), so 1 and N ranks
-    minimise the same loss."""
+    minimise the same loss. The counts come from the inputs, so one all-reduce per step
+    serves every term."""
 
-    def __init__(self, ctx: distributed.Context | None) -> None:
+    def __init__(self, counts: torch.Tensor, ctx: distributed.Context | None) -> None:
         self.ctx = ctx if ctx is not None and ctx.distributed else None
+        self.scale = 1.0
+        if self.ctx is not None:
+            counts = distributed.all_reduce_sum(counts.detach().clone(), self.ctx)
+            self.scale = float(self.ctx.world)
+        self.counts = counts.clamp(min=1.0)
 
-    def __call__(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
-        if self.ctx is None:
-            return total / count.clamp(min=1.0)
-        n = distributed.all_reduce_sum(count.detach().clone(), self.ctx)
-        return total / n.clamp(min=1.0) * self.ctx.world
+    def __call__(self, total: torch.Tensor, which: int) -> torch.Tensor:
+        return total / self.counts[which] * self.scale
 
     def ratio(self, num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
         """num/den of batch-wide sums (differentiable across ranks)."""
+        both = torch.stack([num, den])
         if self.ctx is not None:
-            from torch.distributed.nn.functional import all_reduce
+            from torch.distributed.nn.functional import all_reduce  # differentiable
 
-            num, den = all_reduce(num), all_reduce(den)
-        return num / den.clamp(min=1e-6)
+            with warnings.catch_warnings():  # deprecated for a functional API still in flux
+                warnings.simplefilter("ignore", FutureWarning)
+                both = all_reduce(both)
+        return both[0] / both[1].clamp(min=1e-6)
 
 
 def losses(
@@ -143,24 +151,28 @@ def losses(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The fit in standardised log space over real entries, the fit in physical units (what
     R2 is scored in: large stocks matter most), and the soft physics terms."""
-    mean = Mean(ctx)
-    pft, soil = (predict or model.normalized)(*b.inputs)
     weight = b.inputs[2]
-    pft_mask = (weight > 0).unsqueeze(-1).float() * model.wood_mask
-    soil_mask = model.soil_used.expand_as(soil)
-    fit = mean(((pft - b.pft_z) ** 2 * pft_mask).sum(), pft_mask.sum())
-    fit = fit + mean(((soil - b.soil_z) ** 2 * soil_mask).sum(), soil_mask.sum())
+    pft_mask = (weight > 0).unsqueeze(-1).float() * model.pool_mask
+    soil_mask = model.soil_used.expand(weight.shape[0], -1, -1)
+    used = model.soil_used  # (level, pool): levels holding slow carbon, for the cascade terms
+    n = float(weight.shape[0])
+    counts = torch.stack([pft_mask.sum(), soil_mask.sum(), n * used[:, S4].sum(), n * used[:, S3].sum()])
+    mean = GlobalMean(counts, ctx)
+    pft, soil = (predict or model.normalized)(*b.inputs)
+    fit = mean(((pft - b.pft_z) ** 2 * pft_mask).sum(), 0) + mean(
+        ((soil - b.soil_z) ** 2 * soil_mask).sum(), 1
+    )
     total = fit
     parts = {"fit": float(fit.detach())}
     pft_c, soil_c = model.to_physical(pft, soil, weight)
     if cfg.physical_weight:
-        phys = mean(((pft_c / tensors.pft_scale - b.pft_c) ** 2 * pft_mask).sum(), pft_mask.sum())
-        phys = phys + mean(((soil_c / tensors.soil_scale - b.soil_c) ** 2 * soil_mask).sum(), soil_mask.sum())
+        phys = mean(((pft_c / tensors.pft_scale - b.pft_c) ** 2 * pft_mask).sum(), 0)
+        phys = phys + mean(((soil_c / tensors.soil_scale - b.soil_c) ** 2 * soil_mask).sum(), 1)
         total = total + cfg.physical_weight * phys
         parts["physical"] = float(phys.detach())
     if cfg.physics_cell_weight or cfg.physics_grid_weight:
-        terms = physics_terms(soil_c, b.rate, model.rf, b.area)
-        cell = sum(mean(t, n) for t, n in terms["cell"])
+        terms = physics_terms(soil_c, b.rate, model.rf, b.area, used)
+        cell = mean(terms["cell"][0], 2) + mean(terms["cell"][1], 3)
         grid = mean.ratio(*terms["grid"]) ** 2
         total = total + cfg.physics_cell_weight * cell + cfg.physics_grid_weight * grid
         parts |= {"physics_cell": float(cell.detach()), "physics_grid": float(grid.detach())}
@@ -189,7 +201,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
     data = load(cfg.dataset)
     tensors = Tensors(data, data.stats[cfg.split], data.splits[cfg.split] == TRAIN)
     model = build_model(cfg, data)
-    model.register_buffer("rf", tensors.rf)
     train_idx, valid_idx = data.indices(cfg.split, TRAIN), data.indices(cfg.split, VALID)
     if cfg.batch_size % ctx.world:
         raise ValueError(f"batch_size {cfg.batch_size} does not divide over {ctx.world} ranks")
@@ -314,12 +325,12 @@ def load_model(path: str | Path) -> tuple[SpinupTransformer, TrainConfig]:
         stats,
         sd["traits"],
         sd["soil_used"],
+        sd["rf"],
         d_model=cfg.d_model,
         heads=cfg.heads,
         layers=cfg.layers,
         dropout=cfg.dropout,
     )
-    model.register_buffer("rf", sd["rf"])
     model.load_state_dict(sd)
     model.eval()
     return model, cfg

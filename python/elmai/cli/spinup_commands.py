@@ -1,0 +1,48 @@
+"""`elmai spinup`: early restart + trained model -> equilibrium restart (checked)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "spinup", help="AI spin-up: predict the slow pools of an early restart, write a checked copy"
+    )
+    p.add_argument("--restart", required=True, help="early restart (e.g. after 20 simulated years)")
+    p.add_argument(
+        "--model", required=True, help="TorchScript file from `elmai export` (its .json beside it)"
+    )
+    p.add_argument("--out", required=True, help="the AI restart to write (never the input)")
+    p.add_argument("--surfdata", help="surface data (default: surfdata_*.nc beside the restart)")
+    p.add_argument("--forcing", help="datm forcing (default: *.datm.forcing.nc beside the restart)")
+    p.add_argument("--params", help="ELM parameter file (default: clm_params.nc beside it, else built in)")
+    p.add_argument("--force", action="store_true", help="keep the restart even if it fails the checks")
+    p.add_argument(
+        "--save-inputs", help="also write the model inputs and predictions (for Fortran example 03)"
+    )
+    p.add_argument("--threads", type=int, default=0, help="libtorch threads (0: leave the default)")
+    p.set_defaults(func=cmd_spinup)
+
+
+def cmd_spinup(args: argparse.Namespace) -> int:
+    from elmai.spinup import ai_spinup
+
+    res = ai_spinup(
+        args.restart,
+        args.model,
+        args.out,
+        surfdata=args.surfdata,
+        forcing=args.forcing,
+        params=args.params,
+        force=args.force,
+        save_inputs=args.save_inputs,
+        threads=args.threads,
+    )
+    e, a = res.totals_pgc["early"], res.totals_pgc["ai"]
+    print(f"{res.cells} gridcells; carbon (PgC)   early -> AI")
+    for key in a:
+        print(f"  {key:<16} {e[key]:>10.1f} -> {a[key]:>10.1f}")
+    print(res.check_table)
+    print(f"wrote {res.out}" + ("" if res.checks_ok else " (FAILS the checks; kept with --force)"))
+    return 0 if res.checks_ok else 1

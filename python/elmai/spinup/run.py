@@ -1,0 +1,196 @@
+"""`elmai spinup`: an early restart plus the trained model -> an equilibrium restart.
+
+Features are built from the case's files (restart, datm forcing, surfdata, parameters),
+the C++ runner (libtorch, the path ELM's Fortran takes) predicts the slow pools, they are
+merged into a copy of the restart (elmai.spinup.merge), the copy is checked with every
+static rule, and only a file that passes is renamed into place (`force` keeps one that
+fails, and still reports).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from elmai.checks import check_restart
+from elmai.data import features as F
+from elmai.errors import ElmaiError
+from elmai.inference import Model
+from elmai.io.elm_params import ElmParams, default_params, read_params
+from elmai.io.netcdf_writer import write_netcdf
+from elmai.io.restart import open_restart, write_restart
+from elmai.io.soil_levels import DZSOI_DECOMP
+from elmai.spinup.merge import AD_MORTALITY_FACTOR, AD_SOIL_FACTORS, Stoichiometry, merge_updates
+from elmai.training.export import load_sidecar
+
+
+class SpinupCheckError(ElmaiError):
+    """The merged restart failed elmai's static checks (nothing was written)."""
+
+
+@dataclass
+class SpinupResult:
+    out: str
+    cells: int
+    checks_ok: bool
+    check_table: str
+    totals_pgc: dict[str, dict[str, float]] = field(default_factory=dict)  # {"early"|"ai": {...}}
+    inputs_file: str | None = None
+
+
+def _beside(restart: Path, pattern: str, given: str | None, what: str) -> Path:
+    if given:
+        return Path(given)
+    hits = sorted(restart.parent.glob(pattern))
+    if not hits:
+        raise FileNotFoundError(f"no {what} ({pattern}) beside '{restart}': give it with --{what}")
+    return hits[0]
+
+
+def early_inputs(
+    restart: Path, forcing: Path, surfdata: Path, params: ElmParams
+) -> tuple[dict[str, np.ndarray], F.CellPools]:
+    """The model inputs of every gridcell (normal-mode pools: an AD restart's are inflated
+    as ELM does when it leaves AD), and the cells' place in the restart."""
+    cells = F.read_cell_pools(restart)
+    forc, static, area, rates = F.climate_inputs(
+        forcing, surfdata, params, cells.lat, cells.lon, cells.scalaravg
+    )
+    pft, soil = cells.pft.copy(), cells.soil.copy()
+    if cells.spinup_state == 1:
+        scal = cells.scalaravg if cells.scalaravg is not None else np.ones(soil.shape[:2])
+        for pool, factor in AD_SOIL_FACTORS.items():
+            soil[..., F.SOIL_POOLS.index(pool)] *= factor / np.maximum(scal, 1e-3)
+        for var in ("deadstemc", "deadcrootc"):
+            pft[..., F.PFT_POOLS.index(var)] *= AD_MORTALITY_FACTOR
+    inputs = {
+        "forcing": forc,
+        "static": static,
+        "pft_weight": cells.weight,
+        "pft_early": pft,
+        "soil_early": soil,
+        "soil_rate": rates,
+        "area": area,
+    }
+    return inputs, cells
+
+
+def predict_pools(model_file: str | os.PathLike[str], inputs: dict[str, np.ndarray], threads: int = 0):
+    """(pft pools, soil pools) in gC/m2 and gC/m3 from the C++ runner."""
+    meta = load_sidecar(model_file)
+    model = Model(model_file, threads=threads)
+    order = meta["input_order"]
+    for spec in meta["inputs"]:
+        got = inputs[spec["name"]].shape[1:]
+        if list(got) != spec["shape"][1:]:
+            raise ElmaiError(
+                f"model '{model_file}' wants {spec['name']} per cell as {spec['shape'][1:]}, got {list(got)}"
+            )
+    x = [np.ascontiguousarray(inputs[name], dtype=np.float32) for name in order]
+    pft, soil = model(*x)
+    for name, arr in (("pft_pools", pft), ("soil_pools", soil)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            cell = int(np.argwhere(bad)[0][0])
+            raise ElmaiError(f"model '{model_file}' returned NaN/Inf in {name} (first at gridcell {cell})")
+    return pft.astype(np.float64), soil.astype(np.float64)
+
+
+def _totals(cells: F.CellPools, area: np.ndarray, pft: np.ndarray, soil: np.ndarray) -> dict[str, float]:
+    veg = (pft.sum(axis=2) * cells.weight).sum(axis=1)
+    stock = soil @ DZSOI_DECOMP if soil.ndim == 2 else np.einsum("gls,l->gs", soil, DZSOI_DECOMP)
+    return {
+        "vegetation": float(veg @ area / 1e15),
+        "soil_and_litter": float(stock.sum(axis=1) @ area / 1e15),
+        "soil4": float(stock[:, F.SOIL_POOLS.index("soil4")] @ area / 1e15),
+    }
+
+
+def ai_spinup(
+    restart: str | os.PathLike[str],
+    model_file: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    surfdata: str | None = None,
+    forcing: str | None = None,
+    params: str | None = None,
+    force: bool = False,
+    save_inputs: str | os.PathLike[str] | None = None,
+    threads: int = 0,
+) -> SpinupResult:
+    restart, out = Path(restart), Path(out)
+    if out.resolve() == restart.resolve():
+        raise ElmaiError(f"--out '{out}' is the input restart: elmai never modifies its input")
+    forc = _beside(restart, "*.datm.forcing.nc", forcing, "forcing")
+    surf = _beside(restart, "surfdata_*.nc", surfdata, "surfdata")
+    prm_file = Path(params) if params else (restart.parent / "clm_params.nc")
+    prm = read_params(prm_file) if prm_file.exists() else default_params()
+    inputs, cells = early_inputs(restart, forc, surf, prm)
+    pft, soil = predict_pools(model_file, inputs, threads)
+    st = Stoichiometry.from_params(prm)
+    with open_restart(restart) as r:
+        updates = merge_updates(r, cells, pft, soil, st)
+    tmp = out.with_name(f".{out.name}.unchecked")
+    write_restart(
+        restart, tmp, updates, history=f"elmai spinup: slow pools predicted by {Path(model_file).name}"
+    )
+    try:
+        report = check_restart(tmp)
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+    if not report.ok and not force:
+        tmp.unlink(missing_ok=True)
+        raise SpinupCheckError(
+            f"the AI restart for '{restart}' fails elmai's checks; nothing written "
+            f"(--force keeps it):\n{report.table()}"
+        )
+    tmp.replace(out)
+    result = SpinupResult(str(out), int(cells.lat.size), report.ok, report.table())
+    area = inputs["area"]
+    result.totals_pgc = {
+        "early": _totals(cells, area, inputs["pft_early"], inputs["soil_early"]),
+        "ai": _totals(cells, area, pft, soil),
+    }
+    if save_inputs:
+        write_inputs(save_inputs, inputs, cells, st, pft, soil)
+        result.inputs_file = str(save_inputs)
+    return result
+
+
+def write_inputs(
+    path, inputs, cells: F.CellPools, st: Stoichiometry, pft: np.ndarray, soil: np.ndarray
+) -> None:
+    """The model inputs and the merge's ratios, for an in-model (Fortran) spin-up to redo
+    the same step: example 03 reads this file."""
+    dims = {
+        "cell": cells.lat.size,
+        "month": 12,
+        "forcing_var": len(F.FORCING_VARS),
+        "static_var": len(F.STATIC_VARS),
+        "pft": cells.weight.shape[1],
+        "pft_pool": len(F.PFT_POOLS),
+        "level": soil.shape[1],
+        "soil_pool": len(F.SOIL_VARS),
+    }
+    v = {
+        "forcing": (("cell", "month", "forcing_var"), inputs["forcing"]),
+        "static": (("cell", "static_var"), inputs["static"]),
+        "pft_weight": (("cell", "pft"), inputs["pft_weight"]),
+        "soil_rate": (("cell", "level", "soil_pool"), inputs["soil_rate"]),
+        "pft_cn": (("pft_pool", "pft"), np.where(np.isfinite(st.pft_cn), st.pft_cn, 0.0)),
+        "pft_cp": (("pft_pool", "pft"), np.where(np.isfinite(st.pft_cp), st.pft_cp, 0.0)),
+        "soil_cn": (("soil_pool",), np.nan_to_num(st.soil_cn)),
+        "soil_cp": (("soil_pool",), np.nan_to_num(st.soil_cp)),
+        "slatop": (("pft",), st.slatop),
+        "pft_pools": (("cell", "pft", "pft_pool"), pft),
+        "soil_pools": (("cell", "level", "soil_pool"), soil),
+    }
+    write_netcdf(
+        path,
+        {k: (d, np.asarray(a, dtype=np.float64), {}) for k, (d, a) in v.items()},
+        {"title": "elmai spinup: model inputs, merge ratios and the CLI's predictions"},
+        dims=dims,
+    )
