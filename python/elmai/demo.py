@@ -276,7 +276,8 @@ def write_report(out: Path, s: dict, args: argparse.Namespace) -> None:
         f"| AD ({args.ad_years} AD years + native, {s['reference_resolution_deg']:g} deg) | "
         f"{fmt(y['ad'], args.reference_max_years)} |",
         "",
-        f"After one forcing cycle from the AI restart {100 * ai_frac:.1f}% of land area drifts by more than 1 "
+        f"After one forcing cycle from the AI restart {100 * ai_frac:.1f}% of land area drifts by more "
+        "than 1 "
         f"gC/m2/yr (early restart: {100 * early_frac:.1f}%); global NEE "
         f"{s['nee_pgc']['ai'][-1]:+.2f} PgC/yr "
         f"(early: {s['nee_pgc']['early'][-1]:+.2f}).",
