@@ -148,7 +148,8 @@ def ai_spinup(
             f"(--force keeps it):\n{report.table()}"
         )
     tmp.replace(out)
-    result = SpinupResult(str(out), int(cells.lat.size), report.ok, report.table())
+    table = report.table().replace(str(tmp), str(out))
+    result = SpinupResult(str(out), int(cells.lat.size), report.ok, table)
     area = inputs["area"]
     result.totals_pgc = {
         "early": _totals(cells, area, inputs["pft_early"], inputs["soil_early"]),
@@ -185,6 +186,7 @@ def write_inputs(
         "soil_cn": (("soil_pool",), np.nan_to_num(st.soil_cn)),
         "soil_cp": (("soil_pool",), np.nan_to_num(st.soil_cp)),
         "slatop": (("pft",), st.slatop),
+        "dz": (("level",), DZSOI_DECOMP),
         "pft_pools": (("cell", "pft", "pft_pool"), pft),
         "soil_pools": (("cell", "level", "soil_pool"), soil),
     }
