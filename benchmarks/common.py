@@ -87,8 +87,8 @@ class BenchResult:
     context: dict[str, Any] = field(default_factory=dict)
 
     def table(self) -> str:
-        width = max(len(f.name) for f in self.figures)
-        rwidth = max(len(f.reference) for f in self.figures)
+        width = max((len(f.name) for f in self.figures), default=6)
+        rwidth = max((len(f.reference) for f in self.figures), default=9)
         lines = [f"== {self.name}: {self.description}"]
         for key, value in self.context.items():
             lines.append(f"   {key}: {value}")
