@@ -76,3 +76,11 @@ def test_run_from_the_matrix_equilibrium(tmp_path) -> None:
     result = run_testbed(tmp_path, resolution=10, years=3, forcing_years=3, spinup="matrix", progress=False)
     assert result.balance_failures == 0
     assert result.years[-1].disequilibrium_area < 0.03  # after a full cycle, measured cycle to cycle
+
+
+def test_solving_in_chunks_of_gridcells_gives_the_same_state(world) -> None:
+    grid, climate, model = world
+    whole = solve_equilibrium(model, climate, State.bare(grid.ngrid), chunk=10**9)
+    chunked = solve_equilibrium(model, climate, State.bare(grid.ngrid), chunk=37)
+    for name in ("veg_c", "soil_c", "soil_n", "soil_p", "sminn", "sminp"):
+        np.testing.assert_allclose(getattr(chunked, name), getattr(whole, name), rtol=1e-9, atol=1e-9)

@@ -44,6 +44,14 @@ class Climate:
         y = year % self.nyears
         return {name: getattr(self, name)[y, month] for name in FORCING_VARIABLES}
 
+    def cells(self, idx: np.ndarray | slice) -> Climate:
+        """The climate of a subset of gridcells."""
+        return Climate(
+            *(getattr(self, n)[..., idx] for n in FORCING_VARIABLES),
+            self.elevation_km[idx],
+            self.continentality[idx],
+        )
+
     def normals(self) -> dict[str, np.ndarray]:
         """Climatological months: {name: (12, ngrid)} means over the forcing period."""
         return {name: getattr(self, name).mean(axis=0) for name in FORCING_VARIABLES}

@@ -39,11 +39,24 @@ VEG_POOLS = ("leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot")
 SOIL_POOLS = ("litr1", "litr2", "litr3", "cwd", "soil1", "soil2", "soil3", "soil4")
 L1, L2, L3, CWD, S1, S2, S3, S4 = range(8)
 # (donor, receiver or -1 for the atmosphere, respired fraction parameter)
-TRANSITIONS = ((L1, S1, "rf_l1s1"), (L2, S2, "rf_l2s2"), (L3, S3, "rf_l3s3"), (S1, S2, "rf_s1s2"),
-               (S2, S3, "rf_s2s3"), (S3, S4, "rf_s3s4"), (S4, -1, None))  # fmt: skip
+TRANSITIONS = (
+    (L1, S1, "rf_l1s1"),
+    (L2, S2, "rf_l2s2"),
+    (L3, S3, "rf_l3s3"),
+    (S1, S2, "rf_s1s2"),
+    (S2, S3, "rf_s2s3"),
+    (S3, S4, "rf_s3s4"),
+    (S4, -1, None),
+)
 DECAY_RATE = ("k_l1", "k_l2", "k_l3", "k_frag", "k_s1", "k_s2", "k_s3", "k_s4")  # 1/day
-TISSUE = {"leaf": "leaf", "froot": "froot", "livestem": "livewd", "deadstem": "deadwd",
-          "livecroot": "livewd", "deadcroot": "deadwd"}  # fmt: skip
+TISSUE = {
+    "leaf": "leaf",
+    "froot": "froot",
+    "livestem": "livewd",
+    "deadstem": "deadwd",
+    "livecroot": "livewd",
+    "deadcroot": "deadwd",
+}
 
 # Accelerated decomposition (AD) spin-up, as ELM's CTC cascade: soil3 and soil4 decay 5 and
 # 70 times faster (divided by the climatological environmental scalar, so that cold and dry
@@ -75,8 +88,30 @@ class State:
     @classmethod
     def bare(cls, ngrid: int, sminn: float = 2.0, sminp: float = 0.5) -> State:
         z = np.zeros
-        return cls(z((6, ngrid, NATPFT)), z((8, ngrid, NLEVDECOMP)), z((8, ngrid, NLEVDECOMP)),
-                   z((8, ngrid, NLEVDECOMP)), np.full(ngrid, sminn), np.full(ngrid, sminp))  # fmt: skip
+        return cls(
+            z((6, ngrid, NATPFT)),
+            z((8, ngrid, NLEVDECOMP)),
+            z((8, ngrid, NLEVDECOMP)),
+            z((8, ngrid, NLEVDECOMP)),
+            np.full(ngrid, sminn),
+            np.full(ngrid, sminp),
+        )
+
+    def cells(self, idx: np.ndarray | slice) -> State:
+        """A copy of the pools of a subset of gridcells."""
+        return State(
+            self.veg_c[:, idx].copy(),
+            self.soil_c[:, idx].copy(),
+            self.soil_n[:, idx].copy(),
+            self.soil_p[:, idx].copy(),
+            self.sminn[idx].copy(),
+            self.sminp[idx].copy(),
+        )
+
+    def put(self, idx: np.ndarray | slice, part: State) -> None:
+        """Write `part` (from `cells(idx)`) back."""
+        self.veg_c[:, idx], self.soil_c[:, idx], self.soil_n[:, idx] = part.veg_c, part.soil_c, part.soil_n
+        self.soil_p[:, idx], self.sminn[idx], self.sminp[idx] = part.soil_p, part.sminn, part.sminp
 
     def copy(self) -> State:
         return State(
@@ -158,6 +193,15 @@ class Model:
             if climate_normals
             else np.ones((wtcol.shape[1], NLEVDECOMP))
         )
+
+    def cells(self, idx: np.ndarray | slice) -> Model:
+        """The same model on a subset of gridcells (gridcells do not interact)."""
+        import copy
+
+        sub = copy.copy(self)
+        sub.wtcol, sub.present, sub.sand = self.wtcol[idx], self.present[idx], self.sand[idx]
+        sub.t_annual, sub.scalaravg = self.t_annual[idx], self.scalaravg[idx]
+        return sub
 
     def _env_scalar(self, t_c: np.ndarray, wet: np.ndarray) -> np.ndarray:
         """(ngrid, NLEVDECOMP) temperature x moisture scalar of decomposition."""
@@ -402,8 +446,14 @@ class Model:
             record["dead_mort"] = (
                 -np.expm1(-MORTALITY * AD_MORTALITY_FACTOR * years) if self.accelerated else mort
             )
-            for name, value in (("litter_c", litter_c), ("litter_n", litter_n), ("litter_p", litter_p),
-                                ("root_c", root_c), ("root_n", root_n), ("root_p", root_p)):  # fmt: skip
+            for name, value in (
+                ("litter_c", litter_c),
+                ("litter_n", litter_n),
+                ("litter_p", litter_p),
+                ("root_c", root_c),
+                ("root_n", root_n),
+                ("root_p", root_p),
+            ):
                 record[name] = value
         for live, dead in ((2, 3), (4, 5)):  # live stem/croot become dead wood; N, P excess freed
             moved = s.veg_c[live] * to_dead
@@ -462,5 +512,16 @@ class Model:
         f3 = np.where(self.woody, p["croot_stem"], 0.0)[None, :]
         f4 = p["flivewd"][None, :]
         denom = 1 + f1 + f2 * (1 + f3)
-        return np.stack([np.ones_like(f2), f1 * np.ones_like(f2), f2 * f4, f2 * (1 - f4), f2 * f3 * f4,
-                         f2 * f3 * (1 - f4)]) / denom[None]  # fmt: skip
+        return (
+            np.stack(
+                [
+                    np.ones_like(f2),
+                    f1 * np.ones_like(f2),
+                    f2 * f4,
+                    f2 * (1 - f4),
+                    f2 * f3 * f4,
+                    f2 * f3 * (1 - f4),
+                ]
+            )
+            / denom[None]
+        )

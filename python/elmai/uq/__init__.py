@@ -1,0 +1,5 @@
+"""Uncertainty quantification: PI3NN prediction intervals (more to come: DBUQ, MCMC)."""
+
+from elmai.uq.pi3nn import PI3NN, picp_mpiw
+
+__all__ = ["PI3NN", "picp_mpiw"]
