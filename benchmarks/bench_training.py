@@ -26,7 +26,7 @@ ELMAI = str(Path(sys.executable).with_name("elmai"))
 
 def case_and_dataset(resolution: float, years: int, forcing_years: int) -> Path:
     """The testbed case (early run + matrix equilibrium) and its data set, cached."""
-    work = RESULTS / "data" / f"spinup_{resolution:g}deg_{years}yr"
+    work = (RESULTS / "data" / f"spinup_{resolution:g}deg_{years}yr").resolve()
     dataset = work / "dataset.nc"
     if not dataset.exists():
         shutil.rmtree(work, ignore_errors=True)
@@ -63,7 +63,7 @@ def run(quick: bool = False) -> BenchResult:
     resolution, years = (10.0, 4) if quick else (2.0, 20)
     dataset = case_and_dataset(resolution, years, 2 if quick else 10)
     base = yaml.safe_load((ROOT / "configs" / "spinup_2deg.yaml").read_text()) | {"dataset": str(dataset)}
-    work = RESULTS / "data" / "training"
+    work = (RESULTS / "data" / "training").resolve()
     # throughput: same global batch, large enough that compute (not per-step overhead) dominates
     tp = base | {"epochs": 2 if quick else 4, "batch_size": 64 if quick else 512, "patience": 100}
     one = mpirun_train(1, tp, work / "tp1")

@@ -22,7 +22,7 @@ def sample(n: int, seed: int, lo: float = -1.0, hi: float = 1.0) -> tuple[np.nda
 @pytest.fixture(scope="module")
 def fitted() -> PI3NN:
     x, y, _ = sample(3000, 0)
-    return PI3NN(epochs=60, hidden=32, ood_bias=5.0).fit(x, y)
+    return PI3NN(epochs=60, hidden=32).fit(x, y)
 
 
 def test_coverage_matches_the_level_on_new_data(fitted: PI3NN) -> None:

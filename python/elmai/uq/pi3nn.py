@@ -5,12 +5,18 @@ to the negative ones (as magnitudes). For a confidence level g the interval is
 [f - beta l, f + alpha u], with alpha and beta found by bisection so that exactly
 (1 - g)/2 of the training points lie above and below it. Any number of levels comes from
 the same three networks, and intervals never cross (u, l >= 0 and alpha, beta >= 0,
-monotone in g). Out of distribution: u and l start from a large output bias that
-training lowers only where there are data, so intervals widen away from the data.
+monotone in g). Out of distribution: u and l are fitted in square-root space and
+squared, so away from the data their (ReLU, piecewise-linear) extrapolation grows
+quadratically and intervals widen; `ood_bias` adds PI3NN's large output-bias
+initialisation (its effect depends on the data: measured in tests/test_pi3nn.py).
+The scale factors are calibrated on held-out points with split-conformal's finite-sample
+rule by default, so coverage carries over to new data (the paper calibrates on the
+training points, which is optimistic when the networks overfit small sets).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,11 +44,15 @@ def fit(
     weight_decay: float = 0.0,
     batch: int = 64,
     seed: int = 0,
+    valid: tuple[torch.Tensor, torch.Tensor] | None = None,
+    patience: int = 30,
 ) -> nn.Module:
-    """Minibatch Adam on MSE."""
+    """Minibatch Adam on MSE; with `valid`, early stopping on it (the best weights kept):
+    small data sets overfit, and intervals calibrated on overfitted residuals are too narrow."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     n = x.shape[0]
+    best, best_state, stale = float("inf"), None, 0
     for _ in range(epochs):
         order = torch.randperm(n, generator=g)
         for i in range(0, n, batch):
@@ -51,6 +61,18 @@ def fit(
             loss = ((net(x[idx]).squeeze(-1) - y[idx]) ** 2).mean()
             loss.backward()
             opt.step()
+        if valid is not None and valid[0].shape[0] > 0:
+            with torch.no_grad():
+                v = float(((net(valid[0]).squeeze(-1) - valid[1]) ** 2).mean())
+            if v < best - 1e-9:
+                best, stale = v, 0
+                best_state = {k: t.clone() for k, t in net.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= patience:
+                    break
+    if best_state is not None:
+        net.load_state_dict(best_state)
     return net
 
 
@@ -82,6 +104,8 @@ class PI3NN:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     ood_bias: float = 0.0  # > 0: PI3NN's OOD initialisation of u and l (output bias, in std units)
+    valid_fraction: float = 0.2  # held out of training: early stopping and calibration
+    calibrate_on_valid: bool = True
     seed: int = 0
     mean_net: nn.Module | None = None
     _u: nn.Module | None = None
@@ -89,20 +113,27 @@ class PI3NN:
     _scales: dict[float, tuple[float, float]] = field(default_factory=dict)
 
     def fit(self, x: np.ndarray, y: np.ndarray, mean_net: nn.Module | None = None) -> PI3NN:
-        """Train the three networks. `mean_net` may be any trained torch regressor (x -> y);
-        otherwise an MLP is trained here."""
+        """Train the three networks (a `valid_fraction` of the data drives early stopping);
+        `mean_net` may be any trained torch regressor (x -> y), else an MLP is trained here.
+        The scale factors are then calibrated on all the data given."""
         torch.manual_seed(self.seed)
         xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32).reshape(-1)
         self.x_train, self.y_train = xt, yt
+        order = torch.randperm(yt.numel(), generator=torch.Generator().manual_seed(self.seed))
+        n_valid = int(self.valid_fraction * yt.numel())
+        va, tr = order[:n_valid], order[n_valid:]
+        self.x_cal, self.y_cal = xt[va], yt[va]
         if mean_net is None:
+            net = mlp(xt.shape[1], 1, self.hidden, self.layers)
             mean_net = fit(
-                mlp(xt.shape[1], 1, self.hidden, self.layers),
-                xt,
-                yt,
+                net,
+                xt[tr],
+                yt[tr],
                 self.epochs,
                 self.lr,
                 self.weight_decay,
                 seed=self.seed,
+                valid=(xt[va], yt[va]),
             )
         self.mean_net = mean_net.eval()
         with torch.no_grad():
@@ -116,10 +147,19 @@ class PI3NN:
                 with torch.no_grad():
                     net[-1].bias.fill_(self.ood_bias)
             # fit sqrt of the magnitude (as PI3NN does) for a smoother target; squared at use
-            target = torch.sqrt(sign * resid[keep] / scale)
-            nets.append(
-                fit(net, xt[keep], target, self.epochs, self.lr, self.weight_decay, seed=self.seed + 1).eval()
+            target = torch.sqrt(torch.clamp(sign * resid / scale, min=0.0))
+            k_tr, k_va = tr[keep[tr]], va[keep[va]]
+            net = fit(
+                net,
+                xt[k_tr],
+                target[k_tr],
+                self.epochs,
+                self.lr,
+                self.weight_decay,
+                seed=self.seed + 1,
+                valid=(xt[k_va], target[k_va]),
             )
+            nets.append(net.eval())
         self._u, self._l = nets
         self._resid_scale = scale
         self._scales = {}
@@ -133,11 +173,20 @@ class PI3NN:
         return f, u, lo
 
     def scales(self, level: float) -> tuple[float, float]:
-        """(alpha, beta) for a confidence level, by bisection on the training data."""
+        """(alpha, beta) for a confidence level, by bisection on the calibration data: the
+        held-out part when `calibrate_on_valid` (residuals the networks never fitted, so the
+        coverage carries over to new data), else all training data as in the paper."""
         if level not in self._scales:
-            f, u, lo = self._parts(self.x_train)
-            y = self.y_train
-            tail = (1.0 - level) / 2.0 * y.numel()
+            x, y = (self.x_cal, self.y_cal) if self.calibrate_on_valid else (self.x_train, self.y_train)
+            f, u, lo = self._parts(x)
+            n = y.numel()
+            # points allowed beyond each bound: split-conformal's finite-sample rule, so that
+            # coverage on new data is at least the level even with few calibration points
+            tail = (
+                n - math.ceil((n + 1) * (1.0 - (1.0 - level) / 2.0))
+                if self.calibrate_on_valid
+                else ((1.0 - level) / 2.0 * n)
+            )
             alpha = _bisect(lambda a: int((y > f + a * u).sum()), tail)
             beta = _bisect(lambda b: int((y < f - b * lo).sum()), tail)
             self._scales[level] = (alpha, beta)
