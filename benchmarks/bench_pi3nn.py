@@ -36,4 +36,6 @@ def run(quick: bool = False) -> BenchResult:
     t_levels = time.perf_counter() - t0
     fig = Figure("4 more confidence levels (bisection)", t_levels, "fitting the 3 networks (concrete)", t_fit,
                  "<= 0.05", note="several levels without retraining")  # fmt: skip
-    return BenchResult("pi3nn", "PI3NN prediction intervals on the UCI sets", [fig], context | {"n": int(np.size(y))})
+    return BenchResult(
+        "pi3nn", "PI3NN prediction intervals on the UCI sets", [fig], context | {"n": int(np.size(y))}
+    )

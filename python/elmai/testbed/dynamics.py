@@ -10,13 +10,9 @@ stoichiometry (leafcn, frootcn, livewdcn, deadwdcn and the cp analogues), so the
 derived from plant C; soil1..4 keep ELM's fixed C:N (cn_s1..4) and the fixed C:P of
 `elm_params.SOIL_CP`; litter and CWD carry whatever C:N:P their inputs bring.
 
-Status: mass balance is exact (tested every step); magnitudes are not calibrated yet.
-From a bare start with only deposition and fixation the model is strongly N-limited
-(global GPP ~45 PgC/yr after 400 years on a 6 deg grid). With `supplement_nutrients`
-(ELM's suplnitro/suplphos, the top-up booked as an input flux) it reaches GPP ~157
-PgC/yr, vegetation ~1,000 PgC (too much wood: mortality/allocation to tune) and soil C
-~1,700 PgC after 300 years, still growing: 82% of land area is out of equilibrium then.
-Spin-up modes (AD, matrix), restarts and the CLI are still to come.
+Calibrated (docs/testbed.md): at the matrix equilibrium of the 2 deg grid global GPP is
+~142 PgC/yr, vegetation ~664 PgC, soil, litter and CWD ~1,706 PgC. Soil pools mix
+vertically within the rooted levels (ELM's bioturbation diffusivity), CWD excepted.
 """
 
 from __future__ import annotations
@@ -66,6 +62,7 @@ AD_FACTORS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.0, 70.0])  # litr1-3, cwd
 AD_MORTALITY_FACTOR = 10.0  # ELM's spinup_mortality_factor for dead stem and coarse root
 CUE = 0.4  # carbon use efficiency (NPP/GPP): global NPP ~55 PgC/yr for GPP ~140
 ROOTING_DEPTH = 1.0  # m: litter enters the levels above it (ELM normalises its profiles over them)
+SOM_DIFFUSIVITY = 1e-4  # m2/yr: ELM's som_diffus (bioturbation), within the rooted levels
 LIVE_TO_DEAD = 0.7  # 1/yr, ELM's live wood turnover
 MORTALITY = 0.02  # 1/yr, ELM's background mortality (am)
 N_DEPOSITION = 0.5 / SECONDS_PER_YEAR  # gN/m2/s
@@ -183,6 +180,7 @@ class Model:
         # where litter enters the soil: leaves and CWD near the surface, roots deeper
         self.surface_profile = self._profile(0.1)
         self.root_profile = self._profile(0.3)
+        self.mixing = mixing_matrix(SOM_DIFFUSIVITY)
         pfts = np.arange(NATPFT)
         tropical, boreal = np.isin(pfts, (4, 6, 14)), np.isin(pfts, (2, 3, 8, 11, 12))
         self.optimum_t = np.select([tropical, boreal], [30.0, 15.0], 22.0)  # deg C
@@ -254,6 +252,13 @@ class Model:
             state.soil_p[k] /= factor
         state.veg_c[3] /= AD_MORTALITY_FACTOR
         state.veg_c[5] /= AD_MORTALITY_FACTOR
+
+    def mixing_step(self, dt: float) -> np.ndarray:
+        """(nlev, nlev) matrix of one explicit diffusion step of dt seconds (cached per dt)."""
+        cache = self.__dict__.setdefault("_mixing_cache", {})
+        if dt not in cache:
+            cache[dt] = np.eye(NLEVDECOMP) + self.mixing * (dt / SECONDS_PER_YEAR)
+        return cache[dt]
 
     @staticmethod
     def _profile(efold: float) -> np.ndarray:
@@ -475,6 +480,10 @@ class Model:
         s.soil_c[CWD] += cwd_c[:, None] * self.surface_profile
         s.soil_n[CWD] += cwd_n[:, None] * self.surface_profile
         s.soil_p[CWD] += cwd_p[:, None] * self.surface_profile
+        # vertical mixing of every pool but CWD (ELM leaves CWD in place), one explicit step
+        mixed = [k for k in range(8) if k != CWD]
+        for pools in (s.soil_c, s.soil_n, s.soil_p):
+            pools[mixed] = pools[mixed] @ self.mixing_step(dt).T
 
         # -- mineral N and P: deposition, fixation, weathering, losses -----------------------
         npp_col = (npp_pft * self.wtcol).sum(axis=1) * SECONDS_PER_YEAR
@@ -525,3 +534,21 @@ class Model:
             )
             / denom[None]
         )
+
+
+def mixing_matrix(diffusivity: float) -> np.ndarray:
+    """(nlev, nlev) tendency operator (1/yr) of vertical diffusion in conservative flux form
+    over the levels above ROOTING_DEPTH, zero flux at its boundaries: d(x_i)/dt =
+    (F_{i+1/2} - F_{i-1/2}) / dz_i with F = D (x_{i+1} - x_i) / (z_{i+1} - z_i), so the
+    column stock sum(x dz) is conserved exactly. Monthly explicit steps are stable:
+    D dt / dz^2 < 0.03 on ELM's thinnest level."""
+    z, dz = node_depths()[:NLEVDECOMP], DZSOI_DECOMP
+    n = int((z < ROOTING_DEPTH).sum())
+    op = np.zeros((NLEVDECOMP, NLEVDECOMP))
+    for i in range(n - 1):
+        g = diffusivity / (z[i + 1] - z[i])  # m/yr between levels i and i+1
+        op[i, i] -= g / dz[i]
+        op[i, i + 1] += g / dz[i]
+        op[i + 1, i + 1] -= g / dz[i + 1]
+        op[i + 1, i] += g / dz[i + 1]
+    return op

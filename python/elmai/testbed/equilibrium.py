@@ -5,8 +5,9 @@ and fine-root C (light interception). They reach their periodic state in a few d
 the model then runs one more forcing cycle and records what its step used (decay
 fractions, growth, litter inputs, mortality). Every other pool then obeys a linear
 periodic recurrence x[m+1] = a[m] x[m] + b[m], and because the CTC cascade is triangular
-(donors precede receivers) and levels do not mix, the periodic steady state is solved in
-closed form pool by pool: live wood, dead wood, CWD, litter, soil1 .. soil4.
+(donors precede receivers), the periodic steady state is solved in closed form pool by
+pool: live wood, dead wood, CWD, litter, soil1 .. soil4. Vertical mixing couples the
+levels of a pool (x[m+1] = M (a[m] x[m] + b[m])): one small linear solve per gridcell.
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ def periodic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for m in range(len(b)):
         out[m] = x
         x = a[m] * x + b[m]
+    return out
+
+
+def periodic_mixed(a: np.ndarray, b: np.ndarray, mix: list[np.ndarray]) -> np.ndarray:
+    """Start-of-month values (L, ngrid, nlev) of x[m+1] = mix[m] (a[m] x[m] + b[m]) with
+    x[L] = x[0]: decay and inputs level by level, then vertical mixing (nlev x nlev).
+    The product of the monthly maps P and the image c of zero give x[0] = (I - P)^-1 c,
+    one small linear solve per gridcell."""
+    ngrid, nlev = b.shape[1:]
+    x = np.zeros((ngrid, nlev))
+    prod = np.broadcast_to(np.eye(nlev), (ngrid, nlev, nlev)).copy()
+    for m in range(len(b)):
+        x = (a[m] * x + b[m]) @ mix[m].T
+        prod = np.einsum("ij,gjk->gik", mix[m], a[m][:, :, None] * prod)
+    x0 = np.linalg.solve(np.eye(nlev)[None] - prod, x[:, :, None])[:, :, 0]
+    out = np.empty_like(b)
+    x = x0
+    for m in range(len(b)):
+        out[m] = x
+        x = (a[m] * x + b[m]) @ mix[m].T
     return out
 
 
@@ -101,6 +122,7 @@ def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> Sta
     ctc = model.params.ctc
     rf = {donor: (1.0 if name is None else ctc[name]) for donor, _, name in TRANSITIONS}
     surface, roots = model.surface_profile[None, None, :], model.root_profile[None, None, :]
+    mix = [model.mixing_step(DAYS_IN_MONTH[m % 12] * 86400.0) for m in range(frac.shape[0])]
     pools: dict[tuple[int, str], np.ndarray] = {}
     for e in "cnp":
         cwd = periodic(1 - frac[:, CWD], cwd_in[e][:, :, None] * surface[0])
@@ -110,11 +132,11 @@ def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> Sta
                 stack[f"litter_{e}"][:, k][:, :, None] * surface[0]
                 + stack[f"root_{e}"][:, k][:, :, None] * roots[0]
             )
-            pools[(k, e)] = periodic(1 - frac[:, k], litter + extra * frac[:, CWD] * cwd)
+            pools[(k, e)] = periodic_mixed(1 - frac[:, k], litter + extra * frac[:, CWD] * cwd, mix)
     soil_ratio = {"c": np.ones(8), "n": model.soil_cn, "p": model.soil_cp}
     for k, donors in ((S1, (L1,)), (S2, (L2, S1)), (S3, (L3, S2)), (S4, (S3,))):
         gains_c = sum((1 - rf[d]) * frac[:, d] * pools[(d, "c")] for d in donors)
-        pools[(k, "c")] = periodic(1 - frac[:, k], gains_c)
+        pools[(k, "c")] = periodic_mixed(1 - frac[:, k], gains_c, mix)
         pools[(k, "n")] = pools[(k, "c")] / soil_ratio["n"][k]
         pools[(k, "p")] = pools[(k, "c")] / soil_ratio["p"][k]
     for (k, e), x in pools.items():
