@@ -22,8 +22,10 @@ def run(quick: bool = False) -> BenchResult:
     for name, (picp_pub, mpiw_pub) in PUBLISHED.items():
         r = run_uci(name, seeds=seeds, **settings)
         ok = abs(r.picp - 0.95) <= 0.02 and r.mpiw <= 1.1 * mpiw_pub
-        context[name] = (f"PICP {r.picp:.3f} MPIW {r.mpiw:.3f} | published {picp_pub:.3f} / {mpiw_pub:.2f} | "
-                         f"{'ok' if ok else 'MISSED'} (|PICP-0.95| <= 0.02, MPIW <= published + 10%)")  # fmt: skip
+        context[name] = (
+            f"PICP {r.picp:.3f} MPIW {r.mpiw:.3f} | published {picp_pub:.3f} / {mpiw_pub:.2f} | "
+            f"{'ok' if ok else 'MISSED'} (|PICP-0.95| <= 0.02, MPIW <= published + 10%)"
+        )
     x, y = load_uci("concrete")
     x = (x - x.mean(0)) / x.std(0)
     y = (y - y.mean()) / y.std()
@@ -34,8 +36,14 @@ def run(quick: bool = False) -> BenchResult:
     for level in (0.5, 0.8, 0.9, 0.99):
         model.interval(x, level)
     t_levels = time.perf_counter() - t0
-    fig = Figure("4 more confidence levels (bisection)", t_levels, "fitting the 3 networks (concrete)", t_fit,
-                 "<= 0.05", note="several levels without retraining")  # fmt: skip
+    fig = Figure(
+        "4 more confidence levels (bisection)",
+        t_levels,
+        "fitting the 3 networks (concrete)",
+        t_fit,
+        "<= 0.05",
+        note="several levels without retraining",
+    )
     return BenchResult(
         "pi3nn", "PI3NN prediction intervals on the UCI sets", [fig], context | {"n": int(np.size(y))}
     )
