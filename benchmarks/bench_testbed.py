@@ -72,7 +72,9 @@ def run(quick: bool = False) -> BenchResult:
         description=f"testbed at {fine:g} deg ({area.size} land cells), {years} years",
         context={
             "native years to CLM5 criterion (10 deg, from bare ground)": native_years,
-            "peak resident memory GiB": round(peak_gib, 2),
+            "peak resident memory GiB (main process; solver workers hold one 3,000-cell chunk each)": round(
+                peak_gib, 2
+            ),
         },
         figures=[
             Figure(

@@ -12,6 +12,10 @@ levels of a pool (x[m+1] = M (a[m] x[m] + b[m])): one small linear solve per gri
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 
 from elmai.testbed.climate import DAYS_IN_MONTH, Climate
@@ -34,17 +38,29 @@ def periodic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def periodic_mixed(a: np.ndarray, b: np.ndarray, mix: list[np.ndarray]) -> np.ndarray:
+def cycle_map(a: np.ndarray, mix: list[np.ndarray]) -> np.ndarray:
+    """(ngrid, nlev, nlev) product over a cycle of the monthly maps x -> mix[m] (a[m] x):
+    the part of periodic_mixed shared by a pool's C, N and P (same decay, same mixing)."""
+    ngrid, nlev = a.shape[1:]
+    prod = np.broadcast_to(np.eye(nlev), (ngrid, nlev, nlev)).copy()
+    for m in range(len(a)):
+        prod = np.matmul(mix[m], a[m][:, :, None] * prod)
+    return prod
+
+
+def periodic_mixed(
+    a: np.ndarray, b: np.ndarray, mix: list[np.ndarray], prod: np.ndarray | None = None
+) -> np.ndarray:
     """Start-of-month values (L, ngrid, nlev) of x[m+1] = mix[m] (a[m] x[m] + b[m]) with
     x[L] = x[0]: decay and inputs level by level, then vertical mixing (nlev x nlev).
-    The product of the monthly maps P and the image c of zero give x[0] = (I - P)^-1 c,
+    With P the cycle's map (`cycle_map`) and c the image of zero, x[0] = (I - P)^-1 c:
     one small linear solve per gridcell."""
-    ngrid, nlev = b.shape[1:]
-    x = np.zeros((ngrid, nlev))
-    prod = np.broadcast_to(np.eye(nlev), (ngrid, nlev, nlev)).copy()
+    if prod is None:
+        prod = cycle_map(a, mix)
+    nlev = b.shape[2]
+    x = np.zeros(b.shape[1:])
     for m in range(len(b)):
         x = (a[m] * x + b[m]) @ mix[m].T
-        prod = np.einsum("ij,gjk->gik", mix[m], a[m][:, :, None] * prod)
     x0 = np.linalg.solve(np.eye(nlev)[None] - prod, x[:, :, None])[:, :, 0]
     out = np.empty_like(b)
     x = x0
@@ -70,17 +86,28 @@ def solve_equilibrium(
 ) -> State:
     """The periodic steady state at the start of a forcing cycle, from `state` after
     `fast_years` years of spin-up of the fast pools (a multiple of the cycle is best).
-    Gridcells do not interact, so they are solved `chunk` at a time: the recorded cycle
-    takes ~1 GB per 1,000 gridcells with a 20-year forcing."""
+    Gridcells do not interact, so they are solved `chunk` at a time (the recorded cycle
+    takes ~1 GB per 1,000 gridcells with a 20-year forcing), on every core."""
     ngrid = state.sminn.size
-    if ngrid > chunk:
-        out = state.copy()
-        for start in range(0, ngrid, chunk):
-            idx = slice(start, min(start + chunk, ngrid))
-            part = _solve(model.cells(idx), climate.cells(idx), state.cells(idx), fast_years)
-            out.put(idx, part)
-        return out
-    return _solve(model, climate, state, fast_years)
+    if ngrid <= chunk:
+        return _solve(model, climate, state, fast_years)
+    parts = [slice(start, min(start + chunk, ngrid)) for start in range(0, ngrid, chunk)]
+    jobs = [(model.cells(i), climate.cells(i), state.cells(i), fast_years) for i in parts]
+    out = state.copy()
+    workers = min(len(parts), os.cpu_count() or 1)
+    if workers > 1:  # chunks are independent: one process per core
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            solved = list(pool.map(_solve_job, jobs))
+    else:
+        solved = [_solve_job(job) for job in jobs]
+    for i, part in zip(parts, solved, strict=True):
+        out.put(i, part)
+    return out
+
+
+def _solve_job(job: tuple) -> State:
+    return _solve(*job)
 
 
 def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> State:
@@ -124,6 +151,7 @@ def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> Sta
     surface, roots = model.surface_profile[None, None, :], model.root_profile[None, None, :]
     mix = [model.mixing_step(DAYS_IN_MONTH[m % 12] * 86400.0) for m in range(frac.shape[0])]
     pools: dict[tuple[int, str], np.ndarray] = {}
+    maps = {k: cycle_map(1 - frac[:, k], mix) for k in (L1, L2, L3, S1, S2, S3, S4)}
     for e in "cnp":
         cwd = periodic(1 - frac[:, CWD], cwd_in[e][:, :, None] * surface[0])
         pools[(CWD, e)] = cwd
@@ -132,11 +160,11 @@ def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> Sta
                 stack[f"litter_{e}"][:, k][:, :, None] * surface[0]
                 + stack[f"root_{e}"][:, k][:, :, None] * roots[0]
             )
-            pools[(k, e)] = periodic_mixed(1 - frac[:, k], litter + extra * frac[:, CWD] * cwd, mix)
+            pools[(k, e)] = periodic_mixed(1 - frac[:, k], litter + extra * frac[:, CWD] * cwd, mix, maps[k])
     soil_ratio = {"c": np.ones(8), "n": model.soil_cn, "p": model.soil_cp}
     for k, donors in ((S1, (L1,)), (S2, (L2, S1)), (S3, (L3, S2)), (S4, (S3,))):
         gains_c = sum((1 - rf[d]) * frac[:, d] * pools[(d, "c")] for d in donors)
-        pools[(k, "c")] = periodic_mixed(1 - frac[:, k], gains_c, mix)
+        pools[(k, "c")] = periodic_mixed(1 - frac[:, k], gains_c, mix, maps[k])
         pools[(k, "n")] = pools[(k, "c")] / soil_ratio["n"][k]
         pools[(k, "p")] = pools[(k, "c")] / soil_ratio["p"][k]
     for (k, e), x in pools.items():
