@@ -35,7 +35,6 @@ def case_and_dataset(resolution: float, years: int, forcing_years: int) -> Path:
             resolution=resolution,
             years=years,
             forcing_years=forcing_years,
-            history_years=2,
             equilibrium=True,
             case="bench",
             progress=False,

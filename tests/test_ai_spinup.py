@@ -43,9 +43,7 @@ def sha(path: Path) -> str:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("ai")
     case = root / "case"
-    run_testbed(
-        case, resolution=10.0, years=4, forcing_years=4, history_years=1, equilibrium=True, progress=False
-    )
+    run_testbed(case, resolution=10.0, years=4, forcing_years=4, equilibrium=True, progress=False)
     build_dataset(case, 5, root / "ds.nc")
     cfg = TrainConfig(dataset=str(root / "ds.nc"), out=str(root / "run"), epochs=4, batch_size=32, lr=0.003)
     train(cfg, progress=False)

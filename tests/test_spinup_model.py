@@ -44,9 +44,7 @@ def mpirun(n: int, *args: str, timeout: float = 600) -> subprocess.CompletedProc
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("case")
-    run_testbed(
-        run, resolution=10.0, years=4, history_years=1, equilibrium=True, forcing_years=4, progress=False
-    )
+    run_testbed(run, resolution=10.0, years=4, equilibrium=True, forcing_years=4, progress=False)
     return run
 
 

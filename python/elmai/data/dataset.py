@@ -4,9 +4,8 @@ NetCDF (dims, units, normalisation statistics and splits inside), and load it ba
 Groups per gridcell: forcing (month, forcing_var), static (static_var), PFT traits
 (pft, trait; the parameters are the same everywhere, the PFT weight is not), PFT pools
 (pft, pft_pool) and soil pools (level, soil_pool) at the early year; targets: the same
-pools at equilibrium. Plus lat, lon, land area, the climatological respired-C rate of
-each soil pool and, when h0 history is present, the early run's NPP (for the NEE -> 0
-constraint).
+pools at equilibrium. Plus lat, lon, land area, the climatological decay rate of each
+soil pool and level, and the respired fractions (for the cascade-balance constraint).
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ DIMS = {
     "lat": ("cell",),
     "lon": ("cell",),
     "area": ("cell",),
-    "npp": ("cell",),
     "respired_fraction": ("soil_pool",),
 }
 UNITS = {
@@ -52,7 +50,6 @@ UNITS = {
     "lat": "degrees_north",
     "lon": "degrees_east",
     "area": "m2",
-    "npp": "gC/m2/yr",
     "pft_weight": "1",
 }
 NAMES = {
@@ -150,7 +147,6 @@ def build_dataset(
             return SpinupData({}, {})
         forcing_cells, static_cells, area_cells, rates = (np.concatenate(p) for p in zip(*parts, strict=True))
     case = early.name.split(".elm.r.")[0]
-    npp = F.read_npp(run, case, e.lat)
     arrays = {
         "forcing": forcing_cells,
         "static": static_cells,
@@ -164,7 +160,6 @@ def build_dataset(
         "lat": e.lat,
         "lon": e.lon,
         "area": area_cells,
-        "npp": npp if npp is not None else np.full(e.lat.size, np.nan),
         "respired_fraction": F.respired_fractions(prm),
     }
     splits = {"random": random_split(e.lat.size, seed), "block": block_split(e.lat, e.lon, block_deg, seed)}

@@ -3,7 +3,7 @@ five input groups (forcing, static surface, PFT traits, PFT-level pools, layered
 pools) and the same pools at equilibrium as targets.
 
 Everything is read from ELM-format files (restart, surfdata, datm forcing, parameter
-file, optionally h0 history), so a real ELM case works as well as the testbed's.
+file), so a real ELM case works as well as the testbed's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from elmai.errors import ElmaiError, ShapeError, VariableNotFoundError
 from elmai.io import elm_names as N
 from elmai.io.elm_params import PFT_PARAMETERS, ElmParams, read_params
 from elmai.io.restart import open_restart
-from elmai.io.soil_levels import DZSOI_DECOMP, node_depths
+from elmai.io.soil_levels import node_depths
 
 FORCING_VARS = ("TBOT", "PRECTmms", "FSDS", "FLDS", "QBOT", "PSRF", "WIND")
 STATIC_VARS = (
@@ -196,27 +196,11 @@ def respired_fractions(params: ElmParams) -> np.ndarray:
     return np.array([0.0 if r is None else (r if isinstance(r, float) else params.ctc[r]) for r in rf])
 
 
-def read_npp(run_dir: Path, case: str, lat: np.ndarray) -> np.ndarray | None:
-    """Mean annual NPP (gC/m2/yr) over the h0 history files in `run_dir`, or None."""
-    files = sorted(run_dir.glob(f"{case}.elm.h0.*.nc"))
-    if not files:
-        return None
-    total = np.zeros(lat.size)
-    for f in files:
-        with open_restart(f) as h:
-            total += (h.read("GPP") - h.read("AR")).reshape(-1)[: lat.size]
-    return total / len(files) * 365 * 86400.0
-
-
 def load_params(run_dir: Path, params_file: str | None) -> ElmParams:
     path = Path(params_file) if params_file else run_dir / "clm_params.nc"
     if not path.exists():
         raise FileNotFoundError(f"parameter file '{path}' not found (give --params)")
     return read_params(path)
-
-
-def soil_dz() -> np.ndarray:
-    return DZSOI_DECOMP.copy()
 
 
 def climate_inputs(

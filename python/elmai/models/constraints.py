@@ -42,15 +42,3 @@ def physics_terms(
     dz = torch.as_tensor(DZSOI_DECOMP, dtype=soil.dtype, device=soil.device)
     w = area[:, None] * dz[None, :]
     return {"cell": cell, "grid": (((r4 + r3) * w).sum(), ((in4 + in3) * w).sum())}
-
-
-def physics_losses(
-    soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor, area: torch.Tensor, used: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cell loss, grid loss) of one batch on one process."""
-    terms = physics_terms(soil, rate, rf, area, used)
-    n = soil.shape[0]
-    cell = terms["cell"][0] / (n * used[:, S4].sum()).clamp(min=1.0)
-    cell = cell + terms["cell"][1] / (n * used[:, S3].sum()).clamp(min=1.0)
-    num, den = terms["grid"]
-    return cell, (num / den.clamp(min=1e-6)) ** 2

@@ -116,11 +116,11 @@ def merge_updates(
                 new = c * _litter_ratio(early_c, values[col, :NLEVDECOMP])
             values[col, :NLEVDECOMP] = new
             updates[name] = values
-    updates |= column_totals(r, cells, updates)
+    updates |= column_totals(r, updates)
     return updates
 
 
-def column_totals(r: Restart, cells: CellPools, updates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def column_totals(r: Restart, updates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """totsomc, totlitc, cwdc, totvegc and totcolc (those the file has), each moved by the
     change of the pools it sums, so components elmai does not touch (ELM's product pools,
     seed carbon, ...) stay counted."""

@@ -101,7 +101,7 @@ def predict_pools(model_file: str | os.PathLike[str], inputs: dict[str, np.ndarr
 
 def _totals(cells: F.CellPools, area: np.ndarray, pft: np.ndarray, soil: np.ndarray) -> dict[str, float]:
     veg = (pft.sum(axis=2) * cells.weight).sum(axis=1)
-    stock = soil @ DZSOI_DECOMP if soil.ndim == 2 else np.einsum("gls,l->gs", soil, DZSOI_DECOMP)
+    stock = np.einsum("gls,l->gs", soil, DZSOI_DECOMP)
     return {
         "vegetation": float(veg @ area / 1e15),
         "soil_and_litter": float(stock.sum(axis=1) @ area / 1e15),

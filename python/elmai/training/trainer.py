@@ -54,7 +54,6 @@ class Tensors:
         self.pft_z = torch.as_tensor(z["pft_target"], dtype=torch.float32)
         self.soil_z = torch.as_tensor(z["soil_target"], dtype=torch.float32)
         self.rate, self.area = t["decay_rate"], t["area"]
-        self.rf = torch.as_tensor(np.asarray(a["respired_fraction"]), dtype=torch.float32)
         # physical targets scaled by their spread over the training cells (per pool, and per
         # level for soil), so the physical-space term weighs every variable alike
         present = a["pft_weight"][train] > 0
