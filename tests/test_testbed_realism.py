@@ -8,31 +8,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from elmai.io.elm_params import default_params
-from elmai.testbed.climate import make_climate
-from elmai.testbed.dynamics import SOIL_POOLS, VEG_POOLS, Model, State
+from elmai.testbed.dynamics import SOIL_POOLS, VEG_POOLS, State
 from elmai.testbed.equilibrium import solve_equilibrium
-from elmai.testbed.grid import make_grid
-from elmai.testbed.surface import make_surface
+from elmai.testbed.world import World
 
 RESOLUTION = 10.0
 
 
-class World:
+class Judge:
+    """A testbed world and its matrix equilibrium, the judge of a native spin-up."""
+
     def __init__(self) -> None:
-        grid = make_grid(RESOLUTION)
-        self.climate = make_climate(grid, nyears=20, seed=0)
-        surface = make_surface(grid, self.climate, seed=1)
-        self.model = Model(
-            default_params(),
-            surface.pft_weights,
-            surface.pct_sand[0],
-            self.climate.annual_mean_temperature_c(),
-            supplement_nutrients=True,
-            climate_normals=self.climate.normals(),
-        )
-        self.area = grid.area * grid.cell_landfrac * 1e6
-        self.eq = solve_equilibrium(self.model, self.climate, State.bare(grid.ngrid))
+        world = World.build(RESOLUTION, forcing_years=20, seed=0)
+        self.climate, self.model, self.area = world.climate, world.model(), world.area_m2
+        self.eq = solve_equilibrium(self.model, self.climate, State.bare(world.grid.ngrid))
 
     def soil_total(self, s: State) -> np.ndarray:
         return self.model.soil_stock(s.soil_c).sum(axis=0)
@@ -51,12 +40,12 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world() -> World:
-    return World()
+def world() -> Judge:
+    return Judge()
 
 
 @pytest.fixture(scope="module")
-def native(world: World) -> dict:
+def native(world: Judge) -> dict:
     """Snapshots of a native spin-up from bare ground at 100, 300 and 600 years."""
     m, c = world.model, world.climate
     s = State.bare(world.eq.sminn.size)
@@ -69,7 +58,7 @@ def native(world: World) -> dict:
     return snaps
 
 
-def test_native_spinup_needs_many_hundreds_of_years(world: World, native: dict) -> None:
+def test_native_spinup_needs_many_hundreds_of_years(world: Judge, native: dict) -> None:
     m = world.model
     # the drift over the forcing cycle ending at year 600 still breaks CLM5's criterion
     area = world.criterion_area(m.totals(native[580])["C"], m.totals(native[600])["C"], 20)
@@ -77,7 +66,7 @@ def test_native_spinup_needs_many_hundreds_of_years(world: World, native: dict) 
     assert world.soil_total(native[600]) @ world.area < 0.9 * (world.soil_total(world.eq) @ world.area)
 
 
-def test_soil3_soil4_and_dead_wood_are_the_slowest_pools(world: World, native: dict) -> None:
+def test_soil3_soil4_and_dead_wood_are_the_slowest_pools(world: Judge, native: dict) -> None:
     progress = world.pool_progress(native[100])
     order = sorted(progress, key=progress.get)
     assert order[0] == "soil4", progress
@@ -86,7 +75,7 @@ def test_soil3_soil4_and_dead_wood_are_the_slowest_pools(world: World, native: d
         assert progress[fast] == pytest.approx(1.0, abs=0.01), progress
 
 
-def test_cold_and_dry_cells_are_slower_than_warm_and_wet(world: World, native: dict) -> None:
+def test_cold_and_dry_cells_are_slower_than_warm_and_wet(world: Judge, native: dict) -> None:
     soil_eq = world.soil_total(world.eq)
     vegetated = soil_eq > 100.0  # gC/m2; ice and bare desert hold nothing to spin up
     progress = world.soil_total(native[300])[vegetated] / soil_eq[vegetated]
@@ -100,7 +89,7 @@ def test_cold_and_dry_cells_are_slower_than_warm_and_wet(world: World, native: d
 
 
 @pytest.mark.slow
-def test_long_native_run_agrees_with_the_matrix_equilibrium(world: World) -> None:
+def test_long_native_run_agrees_with_the_matrix_equilibrium(world: Judge) -> None:
     """~2.5 min: 8,000 native years; total soil C within 1% of the matrix solution."""
     s = State.bare(world.eq.sminn.size)
     world.model.advance(s, world.climate, 0, 8000)

@@ -13,12 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from elmai.io.elm_params import default_params
-from elmai.testbed.climate import make_climate
-from elmai.testbed.dynamics import Model, State
-from elmai.testbed.grid import make_grid
+from elmai.testbed.dynamics import State
 from elmai.testbed.run import CRITERION_AREA, CRITERION_GC_M2_YR
-from elmai.testbed.surface import make_surface
+from elmai.testbed.world import World
 
 
 @dataclass
@@ -45,32 +42,18 @@ def reference_spinup(
     criterion holds (or `max_years`)."""
     if mode not in ("native", "ad"):
         raise ValueError(f"mode must be 'native' or 'ad', not {mode!r}")
-    grid = make_grid(resolution)
-    climate = make_climate(grid, nyears=forcing_years, seed=seed)
-    surface = make_surface(grid, climate, seed=seed + 1)
-
-    def model(accelerated: bool) -> Model:
-        return Model(
-            default_params(),
-            surface.pft_weights,
-            surface.pct_sand[0],
-            climate.annual_mean_temperature_c(),
-            accelerated=accelerated,
-            supplement_nutrients=True,
-            climate_normals=climate.normals(),
-        )
-
-    native = model(False)
-    area = grid.area * grid.cell_landfrac * 1e6
+    world = World.build(resolution, forcing_years, seed)
+    climate, area = world.climate, world.area_m2
+    native = world.model()
     curve = SpinupCurve(mode, resolution, ad_years if mode == "ad" else 0)
-    s = State.bare(grid.ngrid)
+    s = State.bare(world.grid.ngrid)
     history = []
     from tqdm import tqdm
 
     bar = tqdm(total=max_years, desc=f"{mode} spin-up ({resolution:g} deg)", unit="yr", disable=not progress)
     year = 0
     if mode == "ad":
-        ad = model(True)
+        ad = world.model(accelerated=True)
         for year in range(ad_years):
             start = ad.totals(s)["C"]
             ad.advance(s, climate, year, 1)

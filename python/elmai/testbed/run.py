@@ -13,13 +13,12 @@ import numpy as np
 from elmai.checks import check_balance
 from elmai.io.elm_params import CTC_PARAMETERS, PFT_PARAMETERS, ElmParams, default_params, read_params
 from elmai.io.netcdf_writer import write_netcdf
-from elmai.testbed.climate import DAYS_IN_MONTH, make_climate
-from elmai.testbed.dynamics import Model, State
+from elmai.testbed.climate import DAYS_IN_MONTH
+from elmai.testbed.dynamics import State
 from elmai.testbed.files import write_forcing, write_surface
-from elmai.testbed.grid import make_grid
 from elmai.testbed.history import history_name, write_history
 from elmai.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
-from elmai.testbed.surface import make_surface
+from elmai.testbed.world import World
 
 # CLM5's spin-up criterion: < 3% of land area with |dTOTECOSYSC/dt| > 1 gC/m2/yr. The drift
 # is measured over one forcing cycle (same forcing year, one cycle apart), as year-to-year
@@ -105,9 +104,8 @@ def run_testbed(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     params = read_params(params_file) if params_file else default_params()
-    grid = make_grid(resolution)
-    climate = make_climate(grid, nyears=forcing_years, seed=seed)
-    surface = make_surface(grid, climate, seed=seed + 1)
+    world = World.build(resolution, forcing_years, seed, params)
+    grid, climate, surface = world.grid, world.climate, world.surface
     write_surface(out / f"surfdata_{resolution:g}deg.nc", grid, surface)
     write_forcing(out / f"{case}.datm.forcing.nc", grid, climate)
     write_params(out / "clm_params.nc", params)
@@ -115,21 +113,13 @@ def run_testbed(
         raise ValueError(f"spinup must be 'native', 'ad' or 'matrix', not {spinup!r}")
     if spinup == "matrix" and not supplement_nutrients:
         raise ValueError("the matrix equilibrium needs supplemental nutrients (omit --no-supplement)")
-    model = Model(
-        params,
-        surface.pft_weights,
-        surface.pct_sand[0],
-        climate.annual_mean_temperature_c(),
-        accelerated=spinup == "ad",
-        supplement_nutrients=supplement_nutrients,
-        climate_normals=climate.normals(),
-    )
+    model = world.model(accelerated=spinup == "ad", supplement_nutrients=supplement_nutrients)
     state = read_testbed_state(start_from, model) if start_from else State.bare(grid.ngrid)
     if spinup == "matrix":  # start from the semi-analytic equilibrium; the years then verify it
         from elmai.testbed.equilibrium import solve_equilibrium
 
         state = solve_equilibrium(model, climate, state)
-    area = grid.area * grid.cell_landfrac * 1e6  # m2
+    area = world.area_m2
     result = RunResult(out=str(out), case=case, ngrid=grid.ngrid)
     setup = {
         "resolution_deg": np.float64(resolution),
