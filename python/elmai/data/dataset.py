@@ -26,6 +26,8 @@ from elmai.io.restart import open_restart
 
 SPLITS = ("random", "block")
 SHARED = ("traits", "respired_fraction")  # the same for every cell
+# the arrays the spin-up model reads, in its input order (elmai.models.spinup_transformer.INPUT_NAMES)
+MODEL_INPUTS = ("forcing", "static", "pft_weight", "pft_early", "soil_early", "decay_rate")
 DIMS = {
     "forcing": ("cell", "month", "forcing_var"),
     "static": ("cell", "static_var"),

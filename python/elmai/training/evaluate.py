@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from elmai.data.dataset import TEST, SpinupData, load
+from elmai.data.dataset import MODEL_INPUTS, TEST, SpinupData, load
 from elmai.data.features import PFT_PARAMETERS, PFT_POOLS, SOIL_VARS
 from elmai.io.elm_names import NATPFT_NAMES
 from elmai.models.spinup_transformer import SpinupTransformer
@@ -23,12 +23,14 @@ def predict(
     model: SpinupTransformer, arrays: dict[str, np.ndarray], chunk: int = 1024
 ) -> tuple[np.ndarray, ...]:
     """(pft pools, soil pools) in physical units for every cell of `arrays`."""
-    names = ("forcing", "static", "pft_weight", "pft_early", "soil_early", "decay_rate")
     n = arrays["lat"].size
     pft, soil = [], []
     with torch.no_grad():
         for s in range(0, n, chunk):
-            x = [torch.as_tensor(np.asarray(arrays[k][s : s + chunk]), dtype=torch.float32) for k in names]
+            x = [
+                torch.as_tensor(np.asarray(arrays[k][s : s + chunk]), dtype=torch.float32)
+                for k in MODEL_INPUTS
+            ]
             p, q = model(*x)
             pft.append(p.numpy())
             soil.append(q.numpy())

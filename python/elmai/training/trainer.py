@@ -22,14 +22,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from elmai.data.dataset import TRAIN, VALID, SpinupData, load
+from elmai.data.dataset import MODEL_INPUTS, TRAIN, VALID, SpinupData, load
 from elmai.data.normalize import to_log
 from elmai.models.constraints import S3, S4, physics_terms
 from elmai.models.spinup_transformer import SpinupTransformer
 from elmai.training import distributed
 from elmai.training.config import TrainConfig
-
-INPUTS = ("forcing", "static", "pft_weight", "pft_early", "soil_early", "decay_rate")
 
 
 @dataclass
@@ -48,8 +46,8 @@ class Tensors:
 
     def __init__(self, data: SpinupData, stats: dict, train: np.ndarray) -> None:
         a = data.arrays
-        t = {k: torch.as_tensor(np.asarray(a[k]), dtype=torch.float32) for k in (*INPUTS, "area")}
-        self.inputs = tuple(t[k] for k in INPUTS)
+        t = {k: torch.as_tensor(np.asarray(a[k]), dtype=torch.float32) for k in (*MODEL_INPUTS, "area")}
+        self.inputs = tuple(t[k] for k in MODEL_INPUTS)
         z = {g: (to_log(a[g]) - stats[g][0]) / stats[g][1] for g in ("pft_target", "soil_target")}
         self.pft_z = torch.as_tensor(z["pft_target"], dtype=torch.float32)
         self.soil_z = torch.as_tensor(z["soil_target"], dtype=torch.float32)
