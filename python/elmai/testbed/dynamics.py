@@ -181,6 +181,7 @@ class Model:
         self.surface_profile = self._profile(0.1)
         self.root_profile = self._profile(0.3)
         self.mixing = mixing_matrix(SOM_DIFFUSIVITY)
+        self._mixing_steps: dict[float, np.ndarray] = {}  # per step length: months differ
         pfts = np.arange(NATPFT)
         tropical, boreal = np.isin(pfts, (4, 6, 14)), np.isin(pfts, (2, 3, 8, 11, 12))
         self.optimum_t = np.select([tropical, boreal], [30.0, 15.0], 22.0)  # deg C
@@ -255,10 +256,9 @@ class Model:
 
     def mixing_step(self, dt: float) -> np.ndarray:
         """(nlev, nlev) matrix of one explicit diffusion step of dt seconds (cached per dt)."""
-        cache = self.__dict__.setdefault("_mixing_cache", {})
-        if dt not in cache:
-            cache[dt] = np.eye(NLEVDECOMP) + self.mixing * (dt / SECONDS_PER_YEAR)
-        return cache[dt]
+        if dt not in self._mixing_steps:
+            self._mixing_steps[dt] = np.eye(NLEVDECOMP) + self.mixing * (dt / SECONDS_PER_YEAR)
+        return self._mixing_steps[dt]
 
     @staticmethod
     def _profile(efold: float) -> np.ndarray:
