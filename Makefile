@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # System packages (Debian names) and the commands/files that show they are present.
 APT_PACKAGES := gfortran libnetcdf-dev pkg-config cmake ninja-build build-essential openmpi-bin libopenmpi-dev
-PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12" mpi4py
+PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12" mpi4py SALib captum shap
 # DeepSpeed (the --engine deepspeed path): no prebuilt ops, they compile on first use
 DS_DEPS := deepspeed
 CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml

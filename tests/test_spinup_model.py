@@ -4,10 +4,8 @@ and export, on a small testbed case (10 deg, a few years, its matrix equilibrium
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import netCDF4
@@ -25,20 +23,7 @@ from elmai.io.elm_names import NATPFT
 from elmai.testbed.run import run_testbed
 from elmai.training.export import example_inputs, export
 from elmai.training.trainer import build_model, load_model
-
-ELMAI = str(Path(sys.executable).with_name("elmai"))
-
-
-def mpirun(n: int, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = os.environ | {
-        "OMPI_ALLOW_RUN_AS_ROOT": "1",
-        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-    cmd = ["mpirun", "-n", str(n), "--oversubscribe", ELMAI, *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+from tests.mpi_helpers import ELMAI, mpirun
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,14 @@ import argparse
 import os
 import sys
 
-from elmai.cli import check_commands, ml_commands, restart_commands, spinup_commands, testbed_commands
+from elmai.cli import (
+    check_commands,
+    ml_commands,
+    restart_commands,
+    spinup_commands,
+    testbed_commands,
+    uq_commands,
+)
 from elmai.errors import ElmaiError
 
 
@@ -19,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     testbed_commands.register(sub)
     ml_commands.register(sub)
     spinup_commands.register(sub)
+    uq_commands.register(sub)
     return parser
 
 

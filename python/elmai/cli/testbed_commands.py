@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from elmai.testbed.run import CRITERION_AREA, RunResult, run_testbed
 
 
@@ -51,13 +53,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver.add_argument("--out", required=True, help="output folder (files, verify.png, spinup_log.json)")
     ver.set_defaults(func=cmd_verify)
 
+    ens = ts.add_parser(
+        "ensemble",
+        help="draw parameter sets, run the testbed for each (mpirun spreads members), one NetCDF",
+    )
+    ens.add_argument("--param-list", required=True, help="'name min max' or 'name pft min max' per line")
+    ens.add_argument("--n", type=int, required=True, help="members")
+    ens.add_argument("--out", required=True, help="output folder (ensemble.nc)")
+    ens.add_argument(
+        "--lhs", action="store_true", help="Latin hypercube instead of independent uniform draws"
+    )
+    ens.add_argument("--resolution", type=float, default=10.0, help="degrees (default 10)")
+    ens.add_argument("--years", type=int, default=20, help="years from bare ground per member (default 20)")
+    ens.add_argument("--seed", type=int, default=0, help="seed of the draws and of the world")
+    ens.set_defaults(func=cmd_ensemble)
+
 
 def report(result: RunResult) -> None:
     print(result.table())
     met = result.first_year_meeting_criterion()
     verdict = f"met in year {met}" if met else "not met"
-    print(f"{result.ngrid} gridcells; balance failures: {result.balance_failures}; CLM5 criterion "
-          f"(< {CRITERION_AREA:.0%} of land area off equilibrium): {verdict}")  # fmt: skip
+    print(
+        f"{result.ngrid} gridcells; balance failures: {result.balance_failures}; CLM5 criterion "
+        f"(< {CRITERION_AREA:.0%} of land area off equilibrium): {verdict}"
+    )
     print("restarts: " + ", ".join(result.restarts))
 
 
@@ -89,3 +108,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     report(result)
     return 0 if result.balance_failures == 0 else 1
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from elmai.testbed.ensemble import global_gpp_pg, read_param_list, run_ensemble
+
+    specs = read_param_list(args.param_list)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    path = Path(args.out) / "ensemble.nc"
+    ens = run_ensemble(specs, args.n, path, args.resolution, args.years, args.seed, args.lhs)
+    if ens is not None:  # rank 0
+        gpp = global_gpp_pg(ens)[:, -1]
+        print(f"{ens.nmember} members x {len(ens.names)} parameters -> {path}")
+        print(
+            f"global GPP in the last year: {gpp.min():.1f} .. {gpp.max():.1f} PgC/yr "
+            f"(median {np.median(gpp):.1f})"
+        )
+    return 0

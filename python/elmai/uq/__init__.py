@@ -1,4 +1,4 @@
-"""Uncertainty quantification: PI3NN prediction intervals (more to come: DBUQ, MCMC)."""
+"""Uncertainty quantification: PI3NN prediction intervals, emulators, DBUQ, MCMC, Sobol indices."""
 
 from elmai.uq.pi3nn import PI3NN, picp_mpiw
 
