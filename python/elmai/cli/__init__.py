@@ -8,10 +8,12 @@ import sys
 
 from elmai.cli import (
     check_commands,
+    explain_commands,
     ml_commands,
     restart_commands,
     spinup_commands,
     testbed_commands,
+    timeseries_commands,
     uq_commands,
 )
 from elmai.errors import ElmaiError
@@ -27,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     ml_commands.register(sub)
     spinup_commands.register(sub)
     uq_commands.register(sub)
+    timeseries_commands.register(sub)
+    explain_commands.register(sub)
     return parser
 
 

@@ -1,0 +1,2 @@
+"""Explanations: integrated gradients (Captum) and SHAP for the spin-up model and the
+time-series models, by input group, variable and lag."""
