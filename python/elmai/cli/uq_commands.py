@@ -41,6 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     oz.add_argument("--out", required=True, help="ensemble.nc to write")
     oz.set_defaults(func=cmd_ozark)
 
+    iv = sub.add_parser("intervals", help="PI3NN prediction intervals for every pool of a spin-up model")
+    iv.add_argument("--model", required=True, help="best.pt of `elmai train`")
+    iv.add_argument("--dataset", required=True, help="its data set (train/valid/test cells)")
+    iv.add_argument("--split", choices=("random", "block"), help="default: the model's")
+    iv.add_argument("--level", type=float, default=0.95)
+    iv.add_argument("--epochs", type=int, default=60)
+    iv.add_argument("--out", required=True, help="folder: intervals.json")
+    iv.set_defaults(func=cmd_intervals)
+
     c = sub.add_parser(
         "calibrate", help="parameter posterior for an observation: DBUQ and MCMC on an emulator"
     )
@@ -56,6 +65,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", required=True, help="folder: posterior.npz, calibration.json, posterior.png, predictive.png"
     )
     c.set_defaults(func=cmd_calibrate)
+
+
+def cmd_intervals(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from elmai.data import load
+    from elmai.training.evaluate import predict
+    from elmai.training.trainer import load_model
+    from elmai.uq.spinup_intervals import spinup_intervals
+
+    model, cfg = load_model(args.model)
+    data = load(args.dataset)
+    pft, soil = predict(model, data.arrays)
+    rows = spinup_intervals(pft, soil, data, args.split or cfg.split, args.level, args.epochs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"level": args.level, "pools": [asdict(r) for r in rows]}
+    (out / "intervals.json").write_text(json.dumps(payload, indent=2))
+    print(f"PI3NN {args.level:.0%} intervals on held-out cells ({args.split or cfg.split} split):")
+    print(f"{'pool':12s} {'PICP':>6s} {'MPIW (log)':>11s} {'median width/pred':>18s} {'entries':>8s}")
+    for r in rows:
+        print(f"{r.name:12s} {r.picp:6.3f} {r.mpiw_log:11.3f} {r.median_relative_width:18.3f} {r.n_test:8d}")
+    print(f"written: {out / 'intervals.json'}")
+    return 0
 
 
 def _ensemble(path: str):

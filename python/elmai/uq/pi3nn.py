@@ -103,6 +103,7 @@ class PI3NN:
     epochs: int = 300
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    batch: int = 64
     ood_bias: float = 0.0  # > 0: PI3NN's OOD initialisation of u and l (output bias, in std units)
     valid_fraction: float = 0.2  # held out of training: early stopping and calibration
     calibrate_on_valid: bool = True
@@ -112,16 +113,21 @@ class PI3NN:
     _l: nn.Module | None = None
     _scales: dict[float, tuple[float, float]] = field(default_factory=dict)
 
-    def fit(self, x: np.ndarray, y: np.ndarray, mean_net: nn.Module | None = None) -> PI3NN:
-        """Train the three networks (a `valid_fraction` of the data drives early stopping);
-        `mean_net` may be any trained torch regressor (x -> y), else an MLP is trained here.
-        The scale factors are then calibrated on all the data given."""
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, mean_net: nn.Module | None = None, valid: np.ndarray | None = None
+    ) -> PI3NN:
+        """Train the three networks (a `valid_fraction` of the data, or the rows flagged in
+        the boolean `valid`, drives early stopping and calibrates); `mean_net` may be any
+        trained torch regressor (x -> y), else an MLP is trained here."""
         torch.manual_seed(self.seed)
         xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32).reshape(-1)
         self.x_train, self.y_train = xt, yt
-        order = torch.randperm(yt.numel(), generator=torch.Generator().manual_seed(self.seed))
-        n_valid = int(self.valid_fraction * yt.numel())
-        va, tr = order[:n_valid], order[n_valid:]
+        if valid is not None:
+            va, tr = torch.as_tensor(np.flatnonzero(valid)), torch.as_tensor(np.flatnonzero(~valid))
+        else:
+            order = torch.randperm(yt.numel(), generator=torch.Generator().manual_seed(self.seed))
+            n_valid = int(self.valid_fraction * yt.numel())
+            va, tr = order[:n_valid], order[n_valid:]
         self.x_cal, self.y_cal = xt[va], yt[va]
         if mean_net is None:
             net = mlp(xt.shape[1], 1, self.hidden, self.layers)
@@ -132,6 +138,7 @@ class PI3NN:
                 self.epochs,
                 self.lr,
                 self.weight_decay,
+                batch=self.batch,
                 seed=self.seed,
                 valid=(xt[va], yt[va]),
             )
@@ -156,6 +163,7 @@ class PI3NN:
                 self.epochs,
                 self.lr,
                 self.weight_decay,
+                batch=self.batch,
                 seed=self.seed + 1,
                 valid=(xt[k_va], target[k_va]),
             )
