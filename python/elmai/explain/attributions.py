@@ -93,7 +93,7 @@ def integrated_gradients(
             inputs,
             baselines=baselines,
             n_steps=steps,
-            method="riemann_trapezoid",
+            method="gausslegendre",
             return_convergence_delta=True,
             internal_batch_size=max(1, len(inputs[0])),
         )
