@@ -108,6 +108,9 @@ class PI3NN:
     valid_fraction: float = 0.2  # held out of training: early stopping and calibration
     calibrate_on_valid: bool = True
     seed: int = 0
+    # >= 2: a cross-fitted mean, the average of `folds` networks each trained without one
+    # fold; every training point then has an out-of-fold residual, and those calibrate
+    folds: int = 0
     mean_net: nn.Module | None = None
     _u: nn.Module | None = None
     _l: nn.Module | None = None
@@ -129,7 +132,11 @@ class PI3NN:
             n_valid = int(self.valid_fraction * yt.numel())
             va, tr = order[:n_valid], order[n_valid:]
         self.x_cal, self.y_cal = xt[va], yt[va]
-        if mean_net is None:
+        self._f_cal = None
+        if mean_net is None and self.folds >= 2:
+            mean_net, oof = self._cross_fit(xt, yt)
+            self.x_cal, self.y_cal, self._f_cal = xt, yt, oof
+        elif mean_net is None:
             net = mlp(xt.shape[1], 1, self.hidden, self.layers)
             mean_net = fit(
                 net,
@@ -144,7 +151,7 @@ class PI3NN:
             )
         self.mean_net = mean_net.eval()
         with torch.no_grad():
-            resid = yt - self.mean_net(xt).reshape(-1)
+            resid = yt - (self._f_cal if self._f_cal is not None else self.mean_net(xt).reshape(-1))
         scale = float(resid.abs().mean()) or 1.0
         nets = []
         for sign in (1.0, -1.0):
@@ -173,6 +180,33 @@ class PI3NN:
         self._scales = {}
         return self
 
+    def _cross_fit(self, xt: torch.Tensor, yt: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
+        g = torch.Generator().manual_seed(self.seed + 7)
+        n = yt.numel()
+        fold = torch.empty(n, dtype=torch.long)
+        fold[torch.randperm(n, generator=g)] = torch.arange(n) % self.folds
+        oof, nets = torch.empty(n), []
+        for k in range(self.folds):
+            rest = torch.nonzero(fold != k).reshape(-1)
+            rest = rest[torch.randperm(rest.numel(), generator=g)]
+            nv = max(1, rest.numel() // 10)  # early stopping on the other folds, never on fold k
+            net = fit(
+                mlp(xt.shape[1], 1, self.hidden, self.layers),
+                xt[rest[nv:]],
+                yt[rest[nv:]],
+                self.epochs,
+                self.lr,
+                self.weight_decay,
+                batch=self.batch,
+                seed=self.seed + k,
+                valid=(xt[rest[:nv]], yt[rest[:nv]]),
+            ).eval()
+            held = torch.nonzero(fold == k).reshape(-1)
+            with torch.no_grad():
+                oof[held] = net(xt[held]).reshape(-1)
+            nets.append(net)
+        return _Average(nets), oof
+
     def _parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         with torch.no_grad():
             f = self.mean_net(x).reshape(-1)
@@ -187,6 +221,8 @@ class PI3NN:
         if level not in self._scales:
             x, y = (self.x_cal, self.y_cal) if self.calibrate_on_valid else (self.x_train, self.y_train)
             f, u, lo = self._parts(x)
+            if self.calibrate_on_valid and self._f_cal is not None:
+                f = self._f_cal  # out-of-fold predictions: residuals no mean network saw
             n = y.numel()
             # points allowed beyond each bound: split-conformal's finite-sample rule, so that
             # coverage on new data is at least the level even with few calibration points
@@ -207,6 +243,15 @@ class PI3NN:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self._parts(torch.as_tensor(x, dtype=torch.float32))[0].numpy()
+
+
+class _Average(nn.Module):
+    def __init__(self, nets: list[nn.Module]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([n(x) for n in self.nets]).mean(0)
 
 
 def picp_mpiw(y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[float, float]:
