@@ -12,7 +12,10 @@ from benchmarks.common import BenchResult, Figure
 from elmai.uq.pi3nn import PI3NN
 from elmai.uq.uci import PUBLISHED, load_uci, run_uci
 
-SETTINGS = {"epochs": 300, "hidden": 64, "lr": 1e-3, "weight_decay": 1e-4}
+# a cross-fitted mean (5 folds); yacht's near-deterministic target needs a longer fit, as
+# the paper tunes per set
+SETTINGS = {"epochs": 300, "hidden": 64, "lr": 1e-3, "weight_decay": 1e-4, "folds": 5}
+PER_SET = {"yacht": {"epochs": 3000, "lr": 3e-3, "patience": 200}}
 
 
 def run(quick: bool = False) -> BenchResult:
@@ -20,7 +23,7 @@ def run(quick: bool = False) -> BenchResult:
     settings = SETTINGS | ({"epochs": 20} if quick else {})
     context: dict = {"protocol": f"90/10 splits x {seeds} seeds, 95% level, MPIW on standardised targets"}
     for name, (picp_pub, mpiw_pub) in PUBLISHED.items():
-        r = run_uci(name, seeds=seeds, **settings)
+        r = run_uci(name, seeds=seeds, **(settings | ({} if quick else PER_SET.get(name, {}))))
         ok = abs(r.picp - 0.95) <= 0.02 and r.mpiw <= 1.1 * mpiw_pub
         context[name] = (
             f"PICP {r.picp:.3f} MPIW {r.mpiw:.3f} | published {picp_pub:.3f} / {mpiw_pub:.2f} | "

@@ -32,6 +32,15 @@ def test_coverage_matches_the_level_on_new_data(fitted: PI3NN) -> None:
         assert abs(p - level) < 0.03, (level, p)
 
 
+def test_cross_fitted_mean_calibrates_on_every_point_and_covers() -> None:
+    x, y, _ = sample(600, 5)  # small, as the UCI sets: out-of-fold residuals of all points calibrate
+    model = PI3NN(epochs=80, hidden=32, folds=5).fit(x, y)
+    assert model.y_cal.numel() == 600 and len(model.mean_net.nets) == 5
+    xt, yt, _ = sample(20000, 6)
+    p, _ = picp_mpiw(yt, *model.interval(xt, 0.95))
+    assert abs(p - 0.95) < 0.03, p
+
+
 def test_width_follows_the_noise_and_levels_nest(fitted: PI3NN) -> None:
     x = np.array([[0.0], [0.9], [-0.9]])
     widths = {}

@@ -104,6 +104,7 @@ class PI3NN:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     batch: int = 64
+    patience: int = 30  # epochs without a better validation loss before stopping
     ood_bias: float = 0.0  # > 0: PI3NN's OOD initialisation of u and l (output bias, in std units)
     valid_fraction: float = 0.2  # held out of training: early stopping and calibration
     calibrate_on_valid: bool = True
@@ -146,6 +147,7 @@ class PI3NN:
                 self.lr,
                 self.weight_decay,
                 batch=self.batch,
+                patience=self.patience,
                 seed=self.seed,
                 valid=(xt[va], yt[va]),
             )
@@ -171,6 +173,7 @@ class PI3NN:
                 self.lr,
                 self.weight_decay,
                 batch=self.batch,
+                patience=self.patience,
                 seed=self.seed + 1,
                 valid=(xt[k_va], target[k_va]),
             )
@@ -198,6 +201,7 @@ class PI3NN:
                 self.lr,
                 self.weight_decay,
                 batch=self.batch,
+                patience=self.patience,
                 seed=self.seed + k,
                 valid=(xt[rest[:nv]], yt[rest[:nv]]),
             ).eval()
