@@ -62,6 +62,22 @@ def test_dbuq_and_mcmc_match_the_exact_linear_gaussian_posterior(linear_dbuq: DB
         assert np.all(np.abs(s.std(0) - std) <= 0.1 * std), (label, s.std(0), std)
 
 
+def test_dbuq_with_many_observations_some_constant() -> None:
+    # 60 outputs (10 never vary, as a desert's GPP): conditioned on principal components
+    rng = np.random.default_rng(3)
+    a = np.vstack([rng.normal(size=(50, 2)) / np.sqrt(10), np.zeros((10, 2))])
+    sigma = np.full(60, 1.0)
+    theta = rng.normal(size=(10000, 2))
+    db = DBUQ(theta, theta @ a.T, sigma, DBUQConfig(labels=3000))
+    assert db.basis is not None and db.basis.shape[0] <= 32
+    db.fit()
+    obs = a @ np.array([0.7, -0.4]) + rng.normal(size=60) * sigma
+    cov = np.linalg.inv(np.eye(2) + a.T @ a)
+    mean, std = cov @ a.T @ obs, np.sqrt(np.diag(cov))
+    s = db.sample(obs, 5000)
+    assert np.all(np.abs(s.mean(0) - mean) <= 0.1 * std) and np.all(np.abs(s.std(0) - std) <= 0.1 * std)
+
+
 def test_dbuq_refuses_bad_input(linear_dbuq: DBUQ) -> None:
     with pytest.raises(ElmaiError, match="shape"):
         linear_dbuq.sample(np.zeros(3), 10)

@@ -40,6 +40,7 @@ class DBUQConfig:
     neighbours: int = 256  # samples in each label's score mixture
     hidden: int = 64
     layers: int = 3
+    max_condition: int = 32  # more observations than this: condition on their principal components
     fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=2000, batch=256, lr=2e-3, patience=100))
     seed: int = 0
 
@@ -60,7 +61,19 @@ class DBUQ:
         if np.any(self.sigma <= 0):
             raise ElmaiError(f"observation noise sigma must be > 0, got {self.sigma}")
         self.theta_mean, self.theta_std = theta.mean(0), theta.std(0) + 1e-12
-        self.y_mean, self.y_std = y.mean(0), y.std(0) + 1e-12
+        self.y_mean, std = y.mean(0), y.std(0)
+        self.y_std = np.where(std > 1e-12 * max(float(std.max()), 1e-300), std, 1.0)  # constant outputs
+        # many observations (e.g. every cell and year): the generator is conditioned on the
+        # leading principal components of the outputs in units of the noise (for a linear
+        # model, a sufficient statistic); the labels' likelihood still uses every value
+        self.basis = None
+        if y.shape[1] > self.cfg.max_condition:
+            rows = np.random.default_rng(self.cfg.seed).permutation(y.shape[0])[:2000]
+            _, sv, vt = np.linalg.svd((y[rows] - self.y_mean) / self.sigma, full_matrices=False)
+            k = int(np.searchsorted(np.cumsum(sv**2) / (sv**2).sum(), 0.9999) + 1)
+            self.basis = vt[: min(k, self.cfg.max_condition)]
+            signal = ((y[rows] - self.y_mean) / self.sigma) @ self.basis.T
+            self.basis_scale = np.sqrt(signal.var(0) + 1.0)  # signal plus unit noise per component
         self.theta, self.y = theta, y
         self.generator: torch.nn.Module | None = None
         self.timings: dict[str, float] = {}
@@ -111,6 +124,12 @@ class DBUQ:
             z = z + dt * (k1 + 2 * k2 + 2 * k3 + k4) / 6
         return z
 
+    def _condition(self, y: np.ndarray) -> np.ndarray:
+        """The generator's view of observations: standardised, projected when many."""
+        if self.basis is None:
+            return (y - self.y_mean) / self.y_std
+        return ((y - self.y_mean) / self.sigma) @ self.basis.T / self.basis_scale
+
     # -- 3. the generator --------------------------------------------------------------------
     def fit(self, ctx: distributed.Context | None = None, progress: bool = False) -> DBUQ:
         """Make the labels and fit G(y, z) -> theta."""
@@ -124,7 +143,7 @@ class DBUQ:
         z = rng.normal(size=(cfg.labels, self.theta.shape[1]))
         theta_labels = self.label(y_labels, z)
         t1 = time.perf_counter()
-        inputs = torch.as_tensor(np.hstack([(y_labels - self.y_mean) / self.y_std, z]), dtype=torch.float32)
+        inputs = torch.as_tensor(np.hstack([self._condition(y_labels), z]), dtype=torch.float32)
         target = torch.as_tensor((theta_labels - self.theta_mean) / self.theta_std, dtype=torch.float32)
         nvalid = max(1, cfg.labels // 5)
         torch.manual_seed(cfg.seed)
@@ -153,7 +172,7 @@ class DBUQ:
             raise ElmaiError("observation contains NaN or infinite values")
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.theta.shape[1], generator=g)
-        yn = torch.as_tensor((obs - self.y_mean) / self.y_std, dtype=torch.float32).expand(n, -1)
+        yn = torch.as_tensor(self._condition(obs[None]), dtype=torch.float32).expand(n, -1)
         with torch.no_grad():
             out = self.generator(torch.cat([yn, z], dim=1)).double().numpy()
         return out * self.theta_std + self.theta_mean
