@@ -272,5 +272,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"{args.samples} samples {t['dbuq_sample_s'] * 1e3:.1f} ms); MCMC {t['mcmc_s']:.1f} s to ESS "
         f"{s['mcmc_ess_min']:.0f} ({t['mcmc_evaluations']} evaluations)"
     )
+    if t["dbuq_likelihood_ess"] < 20:
+        print(
+            f"warning: DBUQ's labels rest on a median of {t['dbuq_likelihood_ess']:.1f} of its joint "
+            "samples: "
+            "the posterior is narrower than their spacing, so DBUQ's samples collapse onto a few of them; "
+            "trust MCMC here, or raise DBUQ's joint samples"
+        )
     print(f"written: {out / 'posterior.npz'}, {out / 'calibration.json'}, {', '.join(plots)}")
     return 0

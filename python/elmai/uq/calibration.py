@@ -120,6 +120,7 @@ def calibrate(
         "dbuq_train_s": db.timings["train_s"],
         "dbuq_total_s": t2 - t0,
         "dbuq_sample_s": t2 - t1,
+        "dbuq_likelihood_ess": db.likelihood_ess,
         "mcmc_s": t4 - t3,
         "mcmc_evaluations": mc.evaluations,
     }

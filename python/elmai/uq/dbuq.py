@@ -86,13 +86,18 @@ class DBUQ:
         ys = torch.as_tensor(self.y / self.sigma)
         g = torch.Generator().manual_seed(cfg.seed)
         out = np.empty_like(z)
+        ess: list[torch.Tensor] = []
         chunk = 500
         for a in range(0, len(z), chunk):
             yl = torch.as_tensor(y_labels[a : a + chunk] / self.sigma)
             w = torch.softmax(-0.5 * torch.cdist(yl, ys) ** 2, dim=1)  # (m, n) likelihood weights
+            ess.append(1.0 / (w**2).sum(1))
             idx = torch.multinomial(w, cfg.neighbours, replacement=True, generator=g)
             zc = torch.as_tensor(z[a : a + chunk], dtype=torch.float32)
             out[a : a + chunk] = self._reverse_ode(zc, x[idx]).numpy()
+        # how many joint samples each label's posterior rests on: a posterior narrower than
+        # the samples' spacing collapses onto a few of them (then trust MCMC, or add samples)
+        self.likelihood_ess = float(torch.cat(ess).median())
         return out * self.theta_std + self.theta_mean
 
     def _reverse_ode(self, z: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
