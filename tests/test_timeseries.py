@@ -67,6 +67,24 @@ def test_camels_reader_converts_streamflow_and_keeps_gaps(tmp_path: Path) -> Non
         load_camels(root, BASINS, ["rain"])
 
 
+def test_bad_configs_get_clear_errors(tmp_path: Path) -> None:
+    cases = {
+        "data: {source: camels, root: x, basins: [a], inputs: [prcp], train: [2000, 2001]}": "lacks test",
+        "data: {source: grib}": "camels or testbed",
+        "data: {source: testbed, run: r, target: GPP, inputs: [TBOT], train: [1, 2], test: [3, 3]}\n"
+        "model: {type: gru}": "lstm or transformer",
+        "nonsense: 1\ndata: {source: camels}": "unknown keys",
+    }
+    for i, (text, message) in enumerate(cases.items()):
+        f = tmp_path / f"c{i}.yaml"
+        f.write_text(text)
+        with pytest.raises(ElmaiError, match=message) as e:
+            TimeseriesConfig.load(f)
+        assert str(f) in str(e.value)
+    with pytest.raises(ElmaiError, match="does not exist"):
+        TimeseriesConfig.load(tmp_path / "missing.yaml")
+
+
 def test_windows_hold_the_right_steps() -> None:
     ds = load_camels(shared_data("camels_us"), BASINS, ["prcp", "tmax"])
     train = ds.period("2000-01-01", "2001-12-31")

@@ -49,6 +49,20 @@ class TimeseriesConfig:
             raise ElmaiError(f"config '{path}': unknown keys {sorted(unknown)}")
         if "data" not in raw or "source" not in raw["data"]:
             raise ElmaiError(f"config '{path}' needs data.source (camels or testbed)")
+        need = {
+            "camels": ("root", "basins", "inputs", "train", "test"),
+            "testbed": ("run", "target", "inputs", "train", "test"),
+        }.get(raw["data"]["source"])
+        if need is None:
+            raise ElmaiError(
+                f"config '{path}': data.source must be camels or testbed, not {raw['data']['source']!r}"
+            )
+        missing = [k for k in need if k not in raw["data"]]
+        if missing:
+            raise ElmaiError(f"config '{path}': data lacks {', '.join(missing)}")
+        kind = (raw.get("model") or {}).get("type", "lstm")
+        if kind not in ("lstm", "transformer"):
+            raise ElmaiError(f"config '{path}': model.type must be lstm or transformer, not {kind!r}")
         base = path.parent
         data = dict(raw["data"])
         for key in ("root", "run"):  # relative paths are relative to the config file
