@@ -25,7 +25,7 @@ class Explainable:
 
 def spinup_target(name: str):
     """The log of a cell's predicted pool: a soil pool summed over levels (gC/m3) or a PFT
-    pool weighted by PFT cover (gC/m2)."""
+    pool summed over the PFTs present (gC/m2 of each PFT)."""
     if name in SOIL_VARS:
         k = SOIL_VARS.index(name)
         return lambda out: torch.log1p(out[1][..., k].sum(-1))
