@@ -24,15 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-
-def mlp(n_in: int, n_out: int = 1, hidden: int = 64, layers: int = 2) -> nn.Sequential:
-    mods: list[nn.Module] = []
-    width = n_in
-    for _ in range(layers):
-        mods += [nn.Linear(width, hidden), nn.ReLU()]
-        width = hidden
-    mods.append(nn.Linear(width, n_out))
-    return nn.Sequential(*mods)
+from elmai.training.tabular import mlp
 
 
 def fit(
@@ -138,7 +130,7 @@ class PI3NN:
             mean_net, oof = self._cross_fit(xt, yt)
             self.x_cal, self.y_cal, self._f_cal = xt, yt, oof
         elif mean_net is None:
-            net = mlp(xt.shape[1], 1, self.hidden, self.layers)
+            net = mlp(xt.shape[1], 1, self.hidden, self.layers, act=nn.ReLU)
             mean_net = fit(
                 net,
                 xt[tr],
@@ -158,7 +150,7 @@ class PI3NN:
         nets = []
         for sign in (1.0, -1.0):
             keep = sign * resid > 0
-            net = mlp(xt.shape[1], 1, self.hidden, self.layers)
+            net = mlp(xt.shape[1], 1, self.hidden, self.layers, act=nn.ReLU)
             if self.ood_bias > 0:  # large output bias: only data can pull it down
                 with torch.no_grad():
                     net[-1].bias.fill_(self.ood_bias)
@@ -194,7 +186,7 @@ class PI3NN:
             rest = rest[torch.randperm(rest.numel(), generator=g)]
             nv = max(1, rest.numel() // 10)  # early stopping on the other folds, never on fold k
             net = fit(
-                mlp(xt.shape[1], 1, self.hidden, self.layers),
+                mlp(xt.shape[1], 1, self.hidden, self.layers, act=nn.ReLU),
                 xt[rest[nv:]],
                 yt[rest[nv:]],
                 self.epochs,
