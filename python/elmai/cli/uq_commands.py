@@ -160,8 +160,6 @@ def _fit_plot(pred: np.ndarray, truth: np.ndarray, path: Path, output: str) -> N
 
 
 def cmd_sobol(args: argparse.Namespace) -> int:
-    import torch
-
     from elmai.uq import emulator as E
     from elmai.uq.sobol import sobol_indices
 
@@ -169,8 +167,7 @@ def cmd_sobol(args: argparse.Namespace) -> int:
     names, low, high = meta["names"], np.array(meta["low"]), np.array(meta["high"])
 
     def fn(theta: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return em(torch.as_tensor(theta, dtype=torch.float32)).double().numpy()
+        return E.predict(em, theta)
 
     labels = None
     qoi = fn

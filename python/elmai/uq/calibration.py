@@ -19,6 +19,7 @@ import torch
 from elmai.errors import ElmaiError
 from elmai.testbed.ensemble import Ensemble
 from elmai.uq.dbuq import DBUQ, DBUQConfig
+from elmai.uq.emulator import predict
 from elmai.uq.mcmc import MCMCResult, run_until_ess
 from elmai.uq.priors import UniformPrior, gaussian_log_likelihood
 
@@ -84,18 +85,13 @@ def calibrate(
         raise ElmaiError("the observation contains NaN or infinite values")
     rng = np.random.default_rng(seed)
 
-    def forward(theta: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return emulator(torch.as_tensor(theta, dtype=torch.float32)).double().numpy()
-
-    if forward(prior.low[None]).shape[1] != obs.size:
-        raise ElmaiError(
-            f"observation has {obs.size} values; the emulator gives {forward(prior.low[None]).shape[1]}"
-        )
+    nout = predict(emulator, prior.low[None]).shape[1]
+    if nout != obs.size:
+        raise ElmaiError(f"observation has {obs.size} values; the emulator gives {nout}")
 
     t0 = time.perf_counter()
     theta = prior.sample(joint, rng)
-    db = DBUQ(theta, forward(theta), sigma, dbuq_cfg).fit(progress=progress)
+    db = DBUQ(theta, predict(emulator, theta), sigma, dbuq_cfg).fit(progress=progress)
     t1 = time.perf_counter()
     post = db.sample(obs, n_samples, seed=seed)
     t2 = time.perf_counter()
@@ -105,7 +101,7 @@ def calibrate(
         ok = np.isfinite(lp)
         out = np.full(len(x), -np.inf)
         if ok.any():
-            out[ok] = lp[ok] + gaussian_log_likelihood(forward(x[ok]), obs, sigma)
+            out[ok] = lp[ok] + gaussian_log_likelihood(predict(emulator, x[ok]), obs, sigma)
         return out
 
     start = post[rng.choice(len(post), chains)] if np.isfinite(log_post(post[:chains])).all() else None
@@ -197,11 +193,10 @@ def plot(
     fig.savefig(paths[0], dpi=110)
     plt.close(fig)
 
-    with torch.no_grad():
-        pred = {
-            k: emulator(torch.as_tensor(s[:2000], dtype=torch.float32)).double().numpy()
-            for k, s in (("DBUQ", cal.dbuq), ("MCMC", cal.mcmc.flat[:: max(1, len(cal.mcmc.flat) // 2000)]))
-        }
+    pred = {
+        k: predict(emulator, s[:2000])
+        for k, s in (("DBUQ", cal.dbuq), ("MCMC", cal.mcmc.flat[:: max(1, len(cal.mcmc.flat) // 2000)]))
+    }
     x = np.arange(cal.obs.size)
     many = cal.obs.size > 40  # e.g. every cell and year of a testbed ensemble: no tick per output
     fig, ax = plt.subplots(figsize=(10, 3.4) if many else (max(5, 0.6 * cal.obs.size + 3), 3.4))

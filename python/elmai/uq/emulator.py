@@ -156,7 +156,8 @@ def r2(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(1 - sse / sst)
 
 
-def predict(em: Emulator, theta: np.ndarray) -> np.ndarray:
+def predict(em: nn.Module, theta: np.ndarray) -> np.ndarray:
+    """Outputs (float64) of an emulator, eager or TorchScript, for parameter sets theta."""
     with torch.no_grad():
         return em(torch.as_tensor(theta, dtype=torch.float32)).double().numpy()
 
