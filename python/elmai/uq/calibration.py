@@ -104,8 +104,8 @@ def calibrate(
             out[ok] = lp[ok] + gaussian_log_likelihood(predict(emulator, x[ok]), obs, sigma)
         return out
 
-    start = post[rng.choice(len(post), chains)] if np.isfinite(log_post(post[:chains])).all() else None
-    if start is None:  # start MCMC from prior draws with the best likelihood instead
+    start = post[rng.choice(len(post), chains)]
+    if not np.isfinite(log_post(start)).all():  # a DBUQ draw outside the prior: start from prior draws
         cand = prior.sample(2000, rng)
         start = cand[np.argsort(-log_post(cand))[:chains]]
     t3 = time.perf_counter()
