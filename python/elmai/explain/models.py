@@ -74,7 +74,7 @@ def spinup_explainable(
 def timeseries_explainable(run: str | Path, samples: int = 256, seed: int = 0) -> Explainable:
     """A trained `elmai timeseries train` run: its model on test-period windows."""
     from elmai.timeseries.models import build
-    from elmai.timeseries.train import Featurizer, TimeseriesConfig, load_series
+    from elmai.timeseries.train import TimeseriesConfig, load_series, model_and_features
 
     path = Path(run) / "model.pt"
     if not path.exists():
@@ -82,16 +82,13 @@ def timeseries_explainable(run: str | Path, samples: int = 256, seed: int = 0) -
     blob = torch.load(path, map_location="cpu", weights_only=False)
     cfg = TimeseriesConfig(**blob["config"])
     ds = load_series(cfg.data)
-    m = dict(cfg.model)
-    kind, seq_len = m.pop("type", "lstm"), int(m.pop("seq_len", 90))
-    lagged = bool(cfg.data.get("lagged_target", False))
-    feat = Featurizer(ds, ds.period(*cfg.data["train"]), seq_len, lagged)
+    kind, m, feat = model_and_features(cfg, ds)
     w = feat.windows(ds.period(*cfg.data["test"]))
     model = build(kind, w.x.shape[-1], **m)
     model.load_state_dict(blob["state_dict"])
     model.eval()
     pick = np.random.default_rng(seed).choice(len(w.y), min(samples, len(w.y)), replace=False)
-    names = list(ds.dynamic_names) + ([f"{ds.target_name}(t-1)"] if lagged else [])
+    names = list(ds.dynamic_names) + ([f"{ds.target_name}(t-1)"] if feat.lagged else [])
     names += list(ds.static_names or [])
     return Explainable(
         model,

@@ -136,7 +136,7 @@ def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], st
             if target not in f:
                 raise VariableNotFoundError(f"history file '{h}' lacks '{target}'")
             if not months:
-                lat, lon, units = f.read("lat"), f.read("lon"), "gC/m2/month"
+                lat, lon = f.read("lat"), f.read("lon")
             values.append(np.asarray(f.read(target), dtype=np.float64).reshape(-1))
             y, m = h.name.split(".h0.")[1][:7].split("-")
             months.append((int(y) - 1) * 12 + int(m) - 1)
@@ -177,7 +177,7 @@ def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], st
         tgt,
         list(inputs),
         target,
-        units,
+        "gC/m2/month",
         np.hstack(stat) if stat else None,
         stat_names or None,
     )

@@ -147,6 +147,15 @@ class Featurizer:
         )
 
 
+def model_and_features(cfg: TimeseriesConfig, ds: SeriesSet) -> tuple[str, dict, Featurizer]:
+    """The network type, its own settings, and the windows' featurizer (fitted on the
+    training period) an experiment names: training and explaining build them alike."""
+    m = dict(cfg.model)
+    kind, seq_len = m.pop("type", "lstm"), int(m.pop("seq_len", 90))
+    lagged = bool(cfg.data.get("lagged_target", False))
+    return kind, m, Featurizer(ds, ds.period(*cfg.data["train"]), seq_len, lagged)
+
+
 def predict(model: torch.nn.Module, w: Windows, feat: Featurizer, batch: int = 2048) -> np.ndarray:
     model.eval()
     with torch.no_grad():
@@ -162,10 +171,8 @@ def train_timeseries(cfg: TimeseriesConfig, progress: bool = True) -> dict | Non
     ds = load_series(cfg.data)
     train_t = ds.period(*cfg.data["train"])
     test_t = ds.period(*cfg.data["test"])
-    m = dict(cfg.model)
-    kind, seq_len = m.pop("type", "lstm"), int(m.pop("seq_len", 90))
-    lagged = bool(cfg.data.get("lagged_target", False))
-    feat = Featurizer(ds, train_t, seq_len, lagged)
+    kind, m, feat = model_and_features(cfg, ds)
+
     nvalid = max(1, int(round(len(train_t) * float(cfg.training.get("valid_fraction", 0.15)))))
     fit_w, valid_w, test_w = (
         feat.windows(train_t[:-nvalid]),
@@ -173,7 +180,7 @@ def train_timeseries(cfg: TimeseriesConfig, progress: bool = True) -> dict | Non
         feat.windows(test_t),
     )
     if len(fit_w.y) == 0 or len(test_w.y) == 0:
-        raise ElmaiError(f"no complete windows of {seq_len} steps in the training or test period")
+        raise ElmaiError(f"no complete windows of {feat.seq_len} steps in the training or test period")
     tr = cfg.training
     fit_cfg = FitConfig(
         epochs=int(tr.get("epochs", 50)),
@@ -218,8 +225,8 @@ def train_timeseries(cfg: TimeseriesConfig, progress: bool = True) -> dict | Non
         "model": kind,
         "target": f"{ds.target_name} ({ds.target_units})",
         "entities": len(ds.entities),
-        "seq_len": seq_len,
-        "lagged_target": lagged,
+        "seq_len": feat.seq_len,
+        "lagged_target": feat.lagged,
         "epochs": result.epochs_run,
         "ranks": ctx.world,
         # entities whose observations never vary (zero GPP of ice and desert) have no NSE
