@@ -170,21 +170,21 @@ class Ensemble:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Ensemble:
-        import netCDF4
+        from elmai.io.restart import open_restart
 
         if not Path(path).exists():
             raise ElmaiError(f"ensemble file '{path}' does not exist")
-        with netCDF4.Dataset(path) as ds:
+        with open_restart(path) as r:
             for var in ("parameters", "param_min", "param_max"):
-                if var not in ds.variables:
+                if var not in r:
                     raise ElmaiError(f"'{path}' is not an elmai ensemble: it lacks '{var}'")
-            names = ds.getncattr("param_names").split()
+            names = str(r.global_attrs["param_names"]).split()
             outs = {
-                k: np.asarray(ds[k][:], dtype=np.float64)
-                for k in ds.variables
-                if ds[k].dimensions == ("member", "year", "gridcell")
+                k: np.asarray(r.read(k), dtype=np.float64)
+                for k in r.variables
+                if r.info(k).dims == ("member", "year", "gridcell")
             }
-            get = lambda k: np.asarray(ds[k][:], dtype=np.float64) if k in ds.variables else None  # noqa: E731
+            get = lambda k: np.asarray(r.read(k), dtype=np.float64) if k in r else None  # noqa: E731
             return cls(
                 names,
                 get("param_min"),
