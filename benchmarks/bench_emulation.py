@@ -9,9 +9,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,27 +19,18 @@ import torch
 
 from benchmarks.common import BenchResult, Figure
 from elmai.testbed.ensemble import Ensemble
+from elmai.training.distributed import mpirun_command
 from elmai.uq.calibration import calibrate, load_ozark
 from elmai.uq.emulator import EmulatorConfig, predict, r2, train_emulator
 from elmai.uq.priors import UniformPrior
 
 ROOT = Path(__file__).resolve().parents[1]
-ELMAI = str(Path(sys.executable).with_name("elmai"))
 PARAMS = str(ROOT / "configs" / "ensemble_params.txt")
 
 
 def _ensemble(n: int, ranks: int, years: int, out: Path) -> float:
-    env = os.environ | {
-        "OMPI_ALLOW_RUN_AS_ROOT": "1",
-        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-    cmd = [
-        "mpirun",
-        "-n",
-        str(ranks),
-        "--oversubscribe",
-        ELMAI,
+    cmd, env = mpirun_command(
+        ranks,
         "testbed",
         "ensemble",
         "--param-list",
@@ -53,7 +42,7 @@ def _ensemble(n: int, ranks: int, years: int, out: Path) -> float:
         "--lhs",
         "--out",
         str(out),
-    ]
+    )
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env)
     return time.perf_counter() - t0

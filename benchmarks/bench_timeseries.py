@@ -4,9 +4,7 @@ GPP and NEE; and DDP training time on 2 ranks against 1 (fixed epochs)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,10 +14,10 @@ import yaml
 
 from benchmarks.common import BenchResult, Figure
 from elmai.timeseries.train import TimeseriesConfig, train_timeseries
+from elmai.training.distributed import mpirun_command
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "timeseries"
-ELMAI = str(Path(sys.executable).with_name("elmai"))
 
 
 def _verdict(ok: bool) -> str:
@@ -66,28 +64,9 @@ def run(quick: bool = False) -> BenchResult:
             cfg["out"] = str(tmp / f"ddp{ranks}")
             f = tmp / f"ddp{ranks}.yaml"
             f.write_text(yaml.safe_dump(cfg))
-            env = os.environ | {
-                "OMPI_ALLOW_RUN_AS_ROOT": "1",
-                "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-                "OMP_NUM_THREADS": "1",
-            }
+            cmd, env = mpirun_command(ranks, "timeseries", "train", "--config", str(f))
             t0 = time.perf_counter()
-            subprocess.run(
-                [
-                    "mpirun",
-                    "-n",
-                    str(ranks),
-                    "--oversubscribe",
-                    ELMAI,
-                    "timeseries",
-                    "train",
-                    "--config",
-                    str(f),
-                ],
-                check=True,
-                capture_output=True,
-                env=env,
-            )
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
             times[ranks] = time.perf_counter() - t0
     figures = [
         Figure(

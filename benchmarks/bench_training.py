@@ -5,10 +5,8 @@ cells (random and spatial-block splits), in physical units over real entries."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,11 +15,11 @@ import yaml
 from benchmarks.common import RESULTS, BenchResult, Figure
 from elmai.data import build_dataset
 from elmai.testbed.run import run_testbed
+from elmai.training.distributed import mpirun_command
 from elmai.training.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_TRAIN_S = 15 * 60.0  # issue 6: trained in <= 15 min on 2 CPU cores
-ELMAI = str(Path(sys.executable).with_name("elmai"))
 
 
 def case_and_dataset(resolution: float, years: int, forcing_years: int) -> Path:
@@ -48,12 +46,7 @@ def mpirun_train(ranks: int, config: dict, folder: Path) -> dict:
     folder.mkdir(parents=True)
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config | {"out": str(folder / "run")}))
-    env = os.environ | {
-        "OMPI_ALLOW_RUN_AS_ROOT": "1",
-        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-    cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", ELMAI, "train", "--config", str(path)]
+    cmd, env = mpirun_command(ranks, "train", "--config", str(path))
     subprocess.run(cmd, check=True, env=env, capture_output=True, text=True)
     return json.loads((folder / "run" / "summary.json").read_text())
 

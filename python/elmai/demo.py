@@ -33,16 +33,12 @@ def step(msg: str) -> None:
 
 def launch(ranks: int, *args: str) -> None:
     """`mpirun -n ranks elmai ...` (in-process launch of the same CLI when MPI is missing)."""
-    elmai_cli = [str(Path(sys.executable).with_name("elmai"))]
+    from elmai.training.distributed import mpirun_command
+
     if ranks > 1 and shutil.which("mpirun"):
-        env = os.environ | {
-            "OMPI_ALLOW_RUN_AS_ROOT": "1",
-            "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-            "OMP_NUM_THREADS": "1",
-        }
-        cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", *elmai_cli, *args]
+        cmd, env = mpirun_command(ranks, *args)
     else:
-        env, cmd = dict(os.environ), [*elmai_cli, *args]
+        env, cmd = dict(os.environ), [str(Path(sys.executable).with_name("elmai")), *args]
     subprocess.run(cmd, check=True, env=env)
 
 

@@ -61,6 +61,21 @@ def init(backend: str | None = None) -> Context:
     return ctx
 
 
+def mpirun_command(ranks: int, *args: str) -> tuple[list[str], dict[str, str]]:
+    """`mpirun -n ranks elmai ARGS` and its environment: Open MPI allowed as root (containers),
+    one OpenMP thread per rank so that ranks do not fight over the cores."""
+    import sys
+    from pathlib import Path
+
+    elmai_cli = str(Path(sys.executable).with_name("elmai"))
+    env = os.environ | {
+        "OMPI_ALLOW_RUN_AS_ROOT": "1",
+        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    return ["mpirun", "-n", str(ranks), "--oversubscribe", elmai_cli, *args], env
+
+
 def all_reduce_sum(values: torch.Tensor, ctx: Context) -> torch.Tensor:
     if ctx.distributed:
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
