@@ -7,6 +7,8 @@ import torch
 
 from elmai.data.features import PFT_POOLS, respired_fractions
 from elmai.io.elm_params import default_params
+from elmai.io.soil_levels import DZSOI_DECOMP
+from elmai.models.constraints import initial_drift
 from elmai.models.quasi_equilibrium import (
     LIVE_TO_DEAD,
     MORTALITY,
@@ -47,3 +49,21 @@ def test_dead_wood_steady_state_follows_live_wood() -> None:
     qe = wood_quasi_equilibrium(pft, f.double())
     np.testing.assert_allclose(qe[0, :2, PFT_POOLS.index("deadstemc")], dead[:2], rtol=1e-6)
     assert qe[0, 2, PFT_POOLS.index("deadstemc")] == 0
+
+
+def test_initial_drift_is_error_times_turnover_in_criterion_units() -> None:
+    """A soil4 error of e gC/m3 on level 2 decaying at r per year drifts the column by
+    e r dz2 gC/m2/yr; a dead-stem error of e gC/m2 on a PFT of weight w by e w m; errors
+    in fast pools (litter, soil1/2) do not count."""
+    rate = torch.full((1, 10, 8), 0.5, dtype=torch.float64)
+    soil_err = torch.zeros(1, 10, 8, dtype=torch.float64)
+    soil_err[0, 2, 7] = 40.0  # soil4
+    soil_err[0, 0, 3] = -10.0  # CWD
+    soil_err[0, :, 0] = 1e3  # litr1: fast, ignored
+    wood_err = torch.zeros(1, 17, 2, dtype=torch.float64)
+    wood_err[0, 5, 0], wood_err[0, 5, 1] = 100.0, 20.0
+    weight = torch.zeros(1, 17, dtype=torch.float64)
+    weight[0, 5] = 0.25
+    d = initial_drift(soil_err, rate, wood_err, weight, MORTALITY)[0].numpy()
+    expect = [-10.0 * 0.5 * DZSOI_DECOMP[0], 0.0, 40.0 * 0.5 * DZSOI_DECOMP[2], 120.0 * 0.25 * MORTALITY]
+    np.testing.assert_allclose(d, expect, rtol=1e-12)

@@ -157,7 +157,8 @@ def test_one_and_two_ranks_train_alike_and_seeds_repeat(dataset: Path, tmp_path:
     for name, ranks in (("one", 1), ("one_again", 1), ("two", 2)):
         folder = tmp_path / name
         folder.mkdir()
-        config = write_config(folder, dataset, epochs=1, max_steps=4, batch_size=32)  # full batches only
+        # full batches only; every loss term on, the drift term too
+        config = write_config(folder, dataset, epochs=1, max_steps=4, batch_size=32, drift_weight=0.001)
         mpirun(ranks, "train", "--config", str(config))
         losses[name] = json.loads((folder / "run" / "metrics.json").read_text())[-1]["valid_loss"]
     assert losses["one"] == losses["one_again"]  # fixed seeds: identical runs

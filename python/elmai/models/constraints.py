@@ -13,7 +13,8 @@ import torch
 
 from elmai.io.soil_levels import DZSOI_DECOMP
 
-L3, S2, S3, S4 = 2, 5, 6, 7
+L3, CWD, S2, S3, S4 = 2, 3, 5, 6, 7
+SLOW_SOIL = (CWD, S3, S4)  # the soil pools that do not settle within a forcing cycle
 
 
 def cascade_imbalance(soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -42,3 +43,20 @@ def physics_terms(
     dz = torch.as_tensor(DZSOI_DECOMP, dtype=soil.dtype, device=soil.device)
     w = area[:, None] * dz[None, :]
     return {"cell": cell, "grid": (((r4 + r3) * w).sum(), ((in4 + in3) * w).sum())}
+
+
+def initial_drift(
+    soil_err: torch.Tensor,
+    rate: torch.Tensor,
+    wood_err: torch.Tensor,
+    pft_weight: torch.Tensor,
+    mortality: float,
+) -> torch.Tensor:
+    """(B, 4) how fast each slow pool of a column would drift away from a predicted state
+    (gC/m2/yr, CLM5's criterion unit): its error times its turnover rate, summed over the
+    levels (CWD, soil3, soil4) or the PFTs (dead wood). Errors in the fast pools relax
+    within a forcing cycle, so they are left out."""
+    dz = torch.as_tensor(DZSOI_DECOMP, dtype=soil_err.dtype, device=soil_err.device)
+    soil = torch.einsum("blk,l->bk", soil_err[..., list(SLOW_SOIL)] * rate[..., list(SLOW_SOIL)], dz)
+    wood = (wood_err.sum(-1) * pft_weight).sum(-1, keepdim=True) * mortality
+    return torch.cat([soil, wood], dim=-1)

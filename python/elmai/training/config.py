@@ -26,6 +26,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     physics_cell_weight: float = 0.01  # soft constraints (elmai.models.constraints)
     physics_grid_weight: float = 0.01
+    drift_weight: float = 0.0  # slow pools' drift from their errors, gC/m2/yr (CLM5's criterion)
     patience: int = 15  # early stopping on the validation loss
     seed: int = 0
     threads: int = 1  # torch threads per rank

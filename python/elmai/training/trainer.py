@@ -23,9 +23,11 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from elmai.data.dataset import MODEL_INPUTS, TRAIN, VALID, SpinupData, load
+from elmai.data.features import PFT_POOLS
 from elmai.data.normalize import to_log
-from elmai.models.constraints import S3, S4, physics_terms
-from elmai.models.spinup_transformer import SpinupTransformer
+from elmai.models.constraints import S3, S4, initial_drift, physics_terms
+from elmai.models.quasi_equilibrium import MORTALITY
+from elmai.models.spinup_transformer import WOOD_POOLS, SpinupTransformer
 from elmai.training import distributed
 from elmai.training.config import TrainConfig
 
@@ -153,7 +155,9 @@ def losses(
     soil_mask = model.soil_used.expand(weight.shape[0], -1, -1)
     used = model.soil_used  # (level, pool): levels holding slow carbon, for the cascade terms
     n = float(weight.shape[0])
-    counts = torch.stack([pft_mask.sum(), soil_mask.sum(), n * used[:, S4].sum(), n * used[:, S3].sum()])
+    counts = torch.stack(
+        [pft_mask.sum(), soil_mask.sum(), n * used[:, S4].sum(), n * used[:, S3].sum(), torch.tensor(n)]
+    )
     mean = GlobalMean(counts, ctx)
     pft, soil = (predict or model.normalized)(*b.inputs)
     fit = mean(((pft - b.pft_z) ** 2 * pft_mask).sum(), 0) + mean(
@@ -173,6 +177,15 @@ def losses(
         grid = mean.ratio(*terms["grid"]) ** 2
         total = total + cfg.physics_cell_weight * cell + cfg.physics_grid_weight * grid
         parts |= {"physics_cell": float(cell.detach()), "physics_grid": float(grid.detach())}
+    if cfg.drift_weight:
+        dead = [j for j in WOOD_POOLS if "dead" in PFT_POOLS[j]]
+        wood_err = (pft_c - b.pft_c * tensors.pft_scale)[..., dead] * pft_mask[..., dead]
+        soil_err = (soil_c - b.soil_c * tensors.soil_scale) * soil_mask
+        d = initial_drift(soil_err, b.rate, wood_err, weight, MORTALITY)
+        # pseudo-Huber at the criterion's 1 gC/m2/yr: a cell far off does not drown the rest
+        drift = mean((torch.sqrt(1 + d**2) - 1).sum(), 4)
+        total = total + cfg.drift_weight * drift
+        parts["drift"] = float(drift.detach())
     return total, parts
 
 
