@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import torch
 
+from elmai.data.features import PFT_POOLS
 from elmai.io.soil_levels import DZSOI_DECOMP
 
 L3, CWD, S2, S3, S4 = 2, 3, 5, 6, 7
 SLOW_SOIL = (CWD, S3, S4)  # the soil pools that do not settle within a forcing cycle
+DEAD_WOOD = [PFT_POOLS.index(p) for p in ("deadstemc", "deadcrootc")]  # slow PFT pools
 
 
 def cascade_imbalance(soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -23,11 +23,10 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from elmai.data.dataset import MODEL_INPUTS, TRAIN, VALID, SpinupData, load
-from elmai.data.features import PFT_POOLS
 from elmai.data.normalize import to_log
-from elmai.models.constraints import S3, S4, initial_drift, physics_terms
+from elmai.models.constraints import DEAD_WOOD, S3, S4, initial_drift, physics_terms
 from elmai.models.quasi_equilibrium import MORTALITY
-from elmai.models.spinup_transformer import WOOD_POOLS, SpinupTransformer
+from elmai.models.spinup_transformer import SpinupTransformer
 from elmai.training import distributed
 from elmai.training.config import TrainConfig
 
@@ -178,8 +177,7 @@ def losses(
         total = total + cfg.physics_cell_weight * cell + cfg.physics_grid_weight * grid
         parts |= {"physics_cell": float(cell.detach()), "physics_grid": float(grid.detach())}
     if cfg.drift_weight:
-        dead = [j for j in WOOD_POOLS if "dead" in PFT_POOLS[j]]
-        wood_err = (pft_c - b.pft_c * tensors.pft_scale)[..., dead] * pft_mask[..., dead]
+        wood_err = (pft_c - b.pft_c * tensors.pft_scale)[..., DEAD_WOOD] * pft_mask[..., DEAD_WOOD]
         soil_err = (soil_c - b.soil_c * tensors.soil_scale) * soil_mask
         d = initial_drift(soil_err, b.rate, wood_err, weight, MORTALITY)
         # pseudo-Huber at the criterion's 1 gC/m2/yr: a cell far off does not drown the rest
