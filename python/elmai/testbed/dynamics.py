@@ -24,7 +24,7 @@ import numpy as np
 
 from elmai.io.elm_names import NATPFT, NLEVDECOMP
 from elmai.io.elm_params import SOIL_CP, ElmParams
-from elmai.io.soil_levels import DZSOI_DECOMP, node_depths
+from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, node_depths
 from elmai.testbed.climate import DAYS_IN_MONTH
 
 if TYPE_CHECKING:
@@ -62,7 +62,6 @@ AD_FACTORS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.0, 70.0])  # litr1-3, cwd
 AD_MORTALITY_FACTOR = 10.0  # ELM's spinup_mortality_factor for dead stem and coarse root
 CUE = 0.4  # carbon use efficiency (NPP/GPP): global NPP ~55 PgC/yr for GPP ~140
 ROOTING_DEPTH = 1.0  # m: litter enters the levels above it (ELM normalises its profiles over them)
-SOM_DIFFUSIVITY = 1e-4  # m2/yr: ELM's som_diffus (bioturbation), within the rooted levels
 LIVE_TO_DEAD = 0.7  # 1/yr, ELM's live wood turnover
 MORTALITY = 0.02  # 1/yr, ELM's background mortality (am)
 N_DEPOSITION = 0.5 / SECONDS_PER_YEAR  # gN/m2/s
@@ -180,7 +179,7 @@ class Model:
         # where litter enters the soil: leaves and CWD near the surface, roots deeper
         self.surface_profile = self._profile(0.1)
         self.root_profile = self._profile(0.3)
-        self.mixing = mixing_matrix(SOM_DIFFUSIVITY)
+        self.mixing = mixing_matrix(SOM_DIFFUSIVITY, ROOTING_DEPTH)
         self._mixing_steps: dict[float, np.ndarray] = {}  # per step length: months differ
         pfts = np.arange(NATPFT)
         tropical, boreal = np.isin(pfts, (4, 6, 14)), np.isin(pfts, (2, 3, 8, 11, 12))
@@ -534,21 +533,3 @@ class Model:
             )
             / denom[None]
         )
-
-
-def mixing_matrix(diffusivity: float) -> np.ndarray:
-    """(nlev, nlev) tendency operator (1/yr) of vertical diffusion in conservative flux form
-    over the levels above ROOTING_DEPTH, zero flux at its boundaries: d(x_i)/dt =
-    (F_{i+1/2} - F_{i-1/2}) / dz_i with F = D (x_{i+1} - x_i) / (z_{i+1} - z_i), so the
-    column stock sum(x dz) is conserved exactly. Monthly explicit steps are stable:
-    D dt / dz^2 < 0.03 on ELM's thinnest level."""
-    z, dz = node_depths()[:NLEVDECOMP], DZSOI_DECOMP
-    n = int((z < ROOTING_DEPTH).sum())
-    op = np.zeros((NLEVDECOMP, NLEVDECOMP))
-    for i in range(n - 1):
-        g = diffusivity / (z[i + 1] - z[i])  # m/yr between levels i and i+1
-        op[i, i] -= g / dz[i]
-        op[i, i + 1] += g / dz[i]
-        op[i + 1, i + 1] -= g / dz[i + 1]
-        op[i + 1, i] += g / dz[i + 1]
-    return op
