@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     testbed_commands.register(sub)
     ml_commands.register(sub)
     spinup_commands.register(sub)
+    spinup_commands.register_refine(sub)
     uq_commands.register(sub)
     timeseries_commands.register(sub)
     explain_commands.register(sub)

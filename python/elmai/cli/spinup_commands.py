@@ -46,3 +46,49 @@ def cmd_spinup(args: argparse.Namespace) -> int:
     print(res.check_table)
     print(f"wrote {res.out}" + ("" if res.checks_ok else " (FAILS the checks; kept with --force)"))
     return 0 if res.checks_ok else 1
+
+
+def register_refine(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "refine",
+        help="one Newton step of the carbon pools from an AI restart and the restart one forcing cycle later",
+    )
+    p.add_argument("--start", required=True, help="the AI restart (from `elmai spinup`)")
+    p.add_argument("--end", required=True, help="the restart after running one forcing cycle from --start")
+    p.add_argument("--out", required=True, help="the refined restart to write (a copy of --start)")
+    p.add_argument("--years", type=float, help="cycle length (default: from the restarts' dates)")
+    p.add_argument("--forcing", help="datm forcing, only if the restarts lack scalaravg_col")
+    p.add_argument(
+        "--params", help="ELM parameter file (default: clm_params.nc beside --start, else built in)"
+    )
+    p.add_argument("--force", action="store_true", help="keep the restart even if it fails the checks")
+    p.set_defaults(func=cmd_refine)
+
+
+def cmd_refine(args: argparse.Namespace) -> int:
+    from elmai.spinup.newton import refine_spinup
+
+    res = refine_spinup(
+        args.start,
+        args.end,
+        args.out,
+        years=args.years,
+        forcing=args.forcing,
+        params=args.params,
+        force=args.force,
+    )
+    print(
+        f"{res.cells} gridcells; {100 * res.start_drifting:.1f}% of them drifted > 1 gC/m2/yr over the "
+        f"{res.years:g}-year run from --start"
+    )
+    print("relative change of the column stocks by the Newton step (median, 97th percentile):")
+    for name, c in res.change.items():
+        if c:
+            print(f"  {name:<10} {100 * c['median']:6.2f}% {100 * c['p97']:6.2f}%")
+    if any(c and c["p97"] > 0.2 for c in res.change.values()):
+        print("warning: large corrections; the step assumes a start near equilibrium (an AI restart)")
+    if res.clipped_gc > 0:
+        print(f"negative pools set to zero: at most {res.clipped_gc:.3g} gC/m2 in a column")
+    print(res.check_table)
+    print(f"wrote {res.out}" + ("" if res.checks_ok else " (FAILS the checks; kept with --force)"))
+    return 0 if res.checks_ok else 1

@@ -177,13 +177,17 @@ def pft_traits(params: ElmParams) -> np.ndarray:
     return np.stack([params.pft[p] for p in PFT_PARAMETERS], axis=1)
 
 
-def decomposition_rates(params: ElmParams, forcing: np.ndarray, scalaravg: np.ndarray | None) -> np.ndarray:
+def decomposition_rates(
+    params: ElmParams, forcing: np.ndarray | None, scalaravg: np.ndarray | None
+) -> np.ndarray:
     """(ngrid, NLEVDECOMP, 8) climatological decay rate of each pool (1/yr): k x
     environmental scalar x depth scalar. ELM's scalaravg_col when the restart has it;
-    otherwise a Q10 scalar of the mean air temperature."""
+    otherwise a Q10 scalar of the mean air temperature of the forcing climatology."""
     ctc = params.ctc
     depth = np.exp(-node_depths()[: N.NLEVDECOMP] / ctc["decomp_depth_efolding"])
     if scalaravg is None:
+        if forcing is None:
+            raise ElmaiError("no scalaravg_col in the restart and no forcing: cannot estimate decay rates")
         t = forcing[:, :, FORCING_VARS.index("TBOT")] - 273.15
         env = (ctc["q10_hr"] ** ((t - 25.0) / 10.0) * np.where(t > 0, 1.0, 0.05)).mean(axis=1)
         scalaravg = np.repeat(env[:, None], N.NLEVDECOMP, axis=1)

@@ -130,26 +130,9 @@ def ai_spinup(
     inputs, cells = early_inputs(restart, forc, surf, prm)
     pft, soil = predict_pools(model_file, inputs, threads)
     st = Stoichiometry.from_params(prm)
-    with open_restart(restart) as r:
-        updates = merge_updates(r, cells, pft, soil, st)
-    tmp = out.with_name(f".{out.name}.unchecked")
-    write_restart(
-        restart, tmp, updates, history=f"elmai spinup: slow pools predicted by {Path(model_file).name}"
-    )
-    try:
-        report = check_restart(tmp)
-    except Exception:
-        tmp.unlink(missing_ok=True)
-        raise
-    if not report.ok and not force:
-        tmp.unlink(missing_ok=True)
-        raise SpinupCheckError(
-            f"the AI restart for '{restart}' fails elmai's checks; nothing written "
-            f"(--force keeps it):\n{report.table()}"
-        )
-    tmp.replace(out)
-    table = report.table().replace(str(tmp), str(out))
-    result = SpinupResult(str(out), int(cells.lat.size), report.ok, table)
+    history = f"elmai spinup: slow pools predicted by {Path(model_file).name}"
+    ok, table = write_checked(restart, out, cells, pft, soil, st, history, force)
+    result = SpinupResult(str(out), int(cells.lat.size), ok, table)
     area = inputs["area"]
     result.totals_pgc = {
         "early": _totals(cells, area, inputs["pft_early"], inputs["soil_early"]),
@@ -159,6 +142,37 @@ def ai_spinup(
         write_inputs(save_inputs, inputs, cells, st, pft, soil)
         result.inputs_file = str(save_inputs)
     return result
+
+
+def write_checked(
+    restart: Path,
+    out: Path,
+    cells: F.CellPools,
+    pft: np.ndarray,
+    soil: np.ndarray,
+    st: Stoichiometry,
+    history: str,
+    force: bool,
+) -> tuple[bool, str]:
+    """Merge the pools into a copy of `restart`, check the copy with every static rule and
+    rename it to `out` only if it passes (or `force`). (checks passed, check table)."""
+    with open_restart(restart) as r:
+        updates = merge_updates(r, cells, pft, soil, st)
+    tmp = out.with_name(f".{out.name}.unchecked")
+    write_restart(restart, tmp, updates, history=history)
+    try:
+        report = check_restart(tmp)
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+    if not report.ok and not force:
+        tmp.unlink(missing_ok=True)
+        raise SpinupCheckError(
+            f"the restart elmai built from '{restart}' fails elmai's checks; nothing written "
+            f"(--force keeps it):\n{report.table()}"
+        )
+    tmp.replace(out)
+    return report.ok, report.table().replace(str(tmp), str(out))
 
 
 def write_inputs(

@@ -1,0 +1,229 @@
+"""`elmai refine`: one Newton step of the slow pools from one forcing cycle run from the
+AI restart.
+
+The AI restart lands within ~1% of equilibrium, but CLM5's criterion (< 3% of land
+drifting by more than 1 gC/m2/yr over a cycle) needs the slow pools to ~0.3%: drift is
+error x turnover rate. Near equilibrium the pools relax linearly, so an error e0 at the
+start of a forcing cycle is e1 = P e0 at its end, where P = exp(A T) is the cycle map of
+the linear carbon cascade (decay at the climatological rates, transfers down the CTC
+cascade, CWD fragmentation into litter, bioturbation, live wood -> dead wood -> CWD by
+ELM's turnover and mortality). Running one cycle from the AI restart measures
+x1 - x0 = (P - I) e0, hence x* = x0 - (P - I)^-1 (x1 - x0): one small solve per column
+(Newton-Krylov spin-up, Lindsay 2017, with the Jacobian written down rather than probed).
+Fast pools (P ~ 0) take the run's end state; slow ones are extrapolated to where they
+are heading. It needs a start near equilibrium (the AI's job): from the 20-year restart
+itself the same step leaves half the land drifting.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from elmai.data import features as F
+from elmai.errors import ElmaiError
+from elmai.io.elm_params import ElmParams, default_params, read_params
+from elmai.io.restart import open_restart
+from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix
+from elmai.models.quasi_equilibrium import LIVE_TO_DEAD, MORTALITY
+from elmai.spinup.merge import Stoichiometry
+
+# where each soil pool's decay goes (None: the atmosphere); CWD fragments without respiration
+RECEIVER = {
+    "litr1": "soil1",
+    "litr2": "soil2",
+    "litr3": "soil3",
+    "soil1": "soil2",
+    "soil2": "soil3",
+    "soil3": "soil4",
+    "soil4": None,
+}
+MIXING_DEPTH = 1.0  # m: bioturbation acts above it (the rooted levels)
+WOOD = (
+    (F.PFT_POOLS.index("livestemc"), F.PFT_POOLS.index("deadstemc")),
+    (F.PFT_POOLS.index("livecrootc"), F.PFT_POOLS.index("deadcrootc")),
+)
+CHANGE_GROUPS = {"dead wood": None, "cwd": "cwd", "soil3": "soil3", "soil4": "soil4"}
+
+
+@dataclass
+class RefineResult:
+    out: str
+    cells: int
+    years: float
+    checks_ok: bool
+    check_table: str
+    start_drifting: float  # fraction of gridcells whose carbon moved > 1 gC/m2/yr over the run
+    clipped_gc: float  # most carbon the step pushed below zero in one column (gC/m2; set to zero)
+    change: dict[str, dict[str, float]] = field(default_factory=dict)  # relative change of stocks
+
+
+def wood_map(years: float) -> np.ndarray:
+    """(2, 2) cycle map of (live, dead) wood: live turns over to dead wood and dies, dead
+    wood dies (ELM's lwtop_ann and am)."""
+    a = np.array([[-(LIVE_TO_DEAD + MORTALITY), 0.0], [LIVE_TO_DEAD, -MORTALITY]])
+    return torch.linalg.matrix_exp(torch.from_numpy(a * years)).numpy()
+
+
+def cascade_operator(
+    rate: np.ndarray, params: ElmParams, cwd_profile: np.ndarray, mixing_depth: float = MIXING_DEPTH
+) -> np.ndarray:
+    """(ngrid, 8 L + 2, 8 L + 2) tendency (1/yr) of the column's carbon: the 8 soil pools on
+    L levels (pool-major, gC/m3), then the column's live and dead wood (gC/m2 of column)."""
+    ngrid, nlev, npool = rate.shape
+    n = npool * nlev
+    a = np.zeros((ngrid, n + 2, n + 2))
+    lev = np.arange(nlev)
+    at = {p: k * nlev + lev for k, p in enumerate(F.SOIL_POOLS)}
+    for k, pool in enumerate(F.SOIL_POOLS):
+        a[:, at[pool], at[pool]] -= rate[:, :, k]
+    rf = F.respired_fractions(params)
+    for k, pool in enumerate(F.SOIL_POOLS):
+        if RECEIVER.get(pool):
+            a[:, at[RECEIVER[pool]], at[pool]] += (1 - rf[k]) * rate[:, :, k]
+    cwd = F.SOIL_POOLS.index("cwd")
+    for pool, share in (("litr2", "cwd_fcel"), ("litr3", "cwd_flig")):
+        a[:, at[pool], at["cwd"]] += params.ctc[share] * rate[:, :, cwd]
+    mix = mixing_matrix(SOM_DIFFUSIVITY, mixing_depth)
+    for k, pool in enumerate(F.SOIL_POOLS):
+        if pool != "cwd":  # ELM leaves CWD in place
+            a[:, k * nlev : (k + 1) * nlev, k * nlev : (k + 1) * nlev] += mix[None]
+    live, dead = n, n + 1
+    a[:, live, live] = -(LIVE_TO_DEAD + MORTALITY)
+    a[:, dead, live] = LIVE_TO_DEAD
+    a[:, dead, dead] = -MORTALITY
+    for wood in (live, dead):  # mortality of live and dead wood feeds CWD
+        a[:, at["cwd"], wood] = MORTALITY * cwd_profile
+    return a
+
+
+def cwd_input_profile(cwd: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """(ngrid, L) 1/m: where wood enters CWD. CWD does not mix, so near its periodic state
+    the input at a level is its decay there (stock x rate); uniform where a column has none."""
+    flux = cwd * rate
+    total = (flux * DZSOI_DECOMP).sum(axis=1, keepdims=True)
+    uniform = np.broadcast_to(1.0 / DZSOI_DECOMP.sum(), flux.shape)
+    shape = np.divide(flux, total, out=np.zeros_like(flux), where=total > 0)
+    return np.where(total > 0, shape, uniform)
+
+
+def newton_pools(
+    start: F.CellPools, end: F.CellPools, rate: np.ndarray, params: ElmParams, years: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(pft pools, soil pools, most carbon set to zero in a column, gC/m2): the Newton estimate of the
+    equilibrium from a start state and the state one forcing cycle (`years`) later."""
+    ngrid, nlev, npool = start.soil.shape
+    pft = end.pft.copy()  # leaves and fine roots: their errors are gone after a cycle
+    pm = wood_map(years)
+    e_wood = np.zeros((ngrid, 2))
+    for live, dead in WOOD:
+        dx = np.stack(
+            [end.pft[..., live] - start.pft[..., live], end.pft[..., dead] - start.pft[..., dead]], -1
+        )
+        e0 = np.linalg.solve(pm - np.eye(2), dx[..., None])[..., 0]  # (ngrid, NATPFT, 2)
+        pft[..., live] = start.pft[..., live] - e0[..., 0]
+        pft[..., dead] = start.pft[..., dead] - e0[..., 1]
+        e_wood += (e0 * start.weight[..., None]).sum(axis=1)
+    cwd = F.SOIL_POOLS.index("cwd")
+    a = cascade_operator(rate, params, cwd_input_profile(end.soil[..., cwd], rate[..., cwd]))
+    cycle = torch.linalg.matrix_exp(torch.from_numpy(a * years)).numpy()
+    n = npool * nlev
+
+    def flat(soil: np.ndarray) -> np.ndarray:
+        return soil.transpose(0, 2, 1).reshape(ngrid, n)
+
+    # soil change over the cycle, less what the (known) wood errors pushed into CWD
+    rhs = flat(end.soil) - flat(start.soil) - np.einsum("gij,gj->gi", cycle[:, :n, n:], e_wood)
+    e0 = np.linalg.solve(cycle[:, :n, :n] - np.eye(n)[None], rhs[..., None])[..., 0]
+    soil = (flat(start.soil) - e0).reshape(ngrid, npool, nlev).transpose(0, 2, 1)
+    # where the equilibrium is ~0 (empty deep levels, barren cells) the step can overshoot zero
+    clipped = np.einsum("gls,l->g", np.minimum(soil, 0.0), DZSOI_DECOMP) + (
+        np.minimum(pft, 0.0).sum(axis=2) * start.weight
+    ).sum(axis=1)
+    return np.maximum(pft, 0.0), np.maximum(soil, 0.0), float(-clipped.min(initial=0.0))
+
+
+def column_carbon(cells: F.CellPools) -> np.ndarray:
+    """(ngrid,) gC/m2 of the vegetated column in the pools elmai reads."""
+    return (cells.pft.sum(axis=2) * cells.weight).sum(axis=1) + np.einsum(
+        "gls,l->g", cells.soil, DZSOI_DECOMP
+    )
+
+
+def _year(path: Path) -> int | None:
+    with open_restart(path) as r:
+        if "timemgr_rst_curr_ymd" not in r:
+            return None
+        return int(np.asarray(r.read("timemgr_rst_curr_ymd")).reshape(-1)[0]) // 10000
+
+
+def _relative_change(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    rel = np.abs(after - before) / np.maximum(np.abs(before), 1e-9)
+    rel = rel[before > 1.0]  # gC/m2: relative changes of near-empty stocks say nothing
+    return {"median": float(np.median(rel)), "p97": float(np.percentile(rel, 97))} if rel.size else {}
+
+
+def refine_spinup(
+    start: str | os.PathLike[str],
+    end: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    years: float | None = None,
+    forcing: str | None = None,
+    params: str | None = None,
+    force: bool = False,
+) -> RefineResult:
+    """Write `out`: a copy of `start` whose carbon pools (N and P by stoichiometry) are the
+    Newton estimate of the equilibrium from `start` and `end`, the restart one forcing
+    cycle later. Checked like `elmai spinup`; neither input is modified."""
+    from elmai.spinup.run import _beside, write_checked
+
+    start, end, out = Path(start), Path(end), Path(out)
+    for given in (start, end):
+        if out.resolve() == given.resolve():
+            raise ElmaiError(f"--out '{out}' is an input restart: elmai never modifies its input")
+    if years is None:
+        y0, y1 = _year(start), _year(end)
+        if y0 is None or y1 is None:
+            raise ElmaiError(
+                f"'{start}' or '{end}' has no timemgr_rst_curr_ymd: give the cycle length (--years)"
+            )
+        years = float(y1 - y0)
+    if years <= 0:
+        raise ElmaiError(f"'{end}' must be later than '{start}' (one forcing cycle; got {years:g} years)")
+    c0, c1 = F.read_cell_pools(start), F.read_cell_pools(end)
+    for path, cells in ((start, c0), (end, c1)):
+        if cells.spinup_state != 0:
+            raise ElmaiError(
+                f"'{path}' is an AD-mode restart (spinup_state {cells.spinup_state}): refine in normal mode"
+            )
+    if c0.lat.shape != c1.lat.shape or not (np.allclose(c0.lat, c1.lat) and np.allclose(c0.lon, c1.lon)):
+        raise ElmaiError(
+            f"'{start}' and '{end}' are not the same grid ({c0.lat.size} vs {c1.lat.size} gridcells)"
+        )
+    prm_file = Path(params) if params else (start.parent / "clm_params.nc")
+    prm = read_params(prm_file) if prm_file.exists() else default_params()
+    scalaravg = c0.scalaravg if c0.scalaravg is not None else c1.scalaravg
+    climate = None
+    if scalaravg is None:  # no ELM scalar: a Q10 one of the forcing's climatology
+        climate = F.read_forcing(_beside(start, "*.datm.forcing.nc", forcing, "forcing"), c0.lat, c0.lon)
+    rate = F.decomposition_rates(prm, climate, scalaravg)
+    pft, soil, clipped = newton_pools(c0, c1, rate, prm, years)
+    drift = np.abs(column_carbon(c1) - column_carbon(c0)) / years
+    history = f"elmai refine: Newton step of the carbon pools from {start.name} and {end.name} ({years:g} yr)"
+    ok, table = write_checked(start, out, c0, pft, soil, Stoichiometry.from_params(prm), history, force)
+    change = {}
+    for name, pool in CHANGE_GROUPS.items():
+        if pool is None:
+            dead = [F.PFT_POOLS.index(v) for v in ("deadstemc", "deadcrootc")]
+            change[name] = _relative_change(c0.pft[..., dead], pft[..., dead])
+        else:
+            k = F.SOIL_POOLS.index(pool)
+            stock0, stock1 = c0.soil[..., k] @ DZSOI_DECOMP, soil[..., k] @ DZSOI_DECOMP
+            change[name] = _relative_change(stock0, stock1)
+    return RefineResult(
+        str(out), int(c0.lat.size), years, ok, table, float((drift > 1.0).mean()), clipped, change
+    )
