@@ -2,7 +2,8 @@
 
 testbed case (20 years from bare ground + its matrix equilibrium) -> data set (mpirun)
 -> training (mpirun, DDP) -> evaluation on held-out cells -> TorchScript export -> AI
-spin-up through the C++ runner (`elmai spinup`) -> verification by continuing the run
+spin-up through the C++ runner (`elmai spinup`) -> one forcing cycle from the AI restart
+-> Newton step of the slow pools (`elmai refine`) -> verification by continuing the run
 -> comparison with the native and AD spin-ups -> report (summary.json, report.md/.html,
 PNG plots).
 """
@@ -42,12 +43,16 @@ def launch(ranks: int, *args: str) -> None:
     subprocess.run(cmd, check=True, env=env)
 
 
-def ai_years_to_criterion(early_years: int, v: RunResult) -> int | None:
+def ai_years_to_criterion(years_before: int, v: RunResult) -> int | None:
+    """Simulated years from bare ground until the run from an AI restart meets the criterion
+    (`years_before`: those simulated before that restart)."""
     met = v.first_year_meeting_criterion()
-    return None if met is None else early_years + (met - v.years[0].year + 1)
+    return None if met is None else years_before + (met - v.years[0].year + 1)
 
 
-def plot_spinups(out: Path, early_years: int, ai: RunResult, curves: dict[str, SpinupCurve]) -> str:
+def plot_spinups(out: Path, ai_runs: list[tuple[str, int, RunResult]], curves: dict[str, SpinupCurve]) -> str:
+    """NEE and the criterion against simulated years: the reference spin-ups' curves and the
+    runs from the AI restarts, each (label, years simulated before it, run)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -59,16 +64,12 @@ def plot_spinups(out: Path, early_years: int, ai: RunResult, curves: dict[str, S
         pts = [(y, f) for y, f in zip(c.years, c.area_off, strict=True) if f is not None]
         if pts:
             b.plot(*zip(*pts, strict=True), lw=1, label=f"{name} ({c.resolution:g} deg)")
-    ai_years = [early_years + i + 1 for i in range(len(ai.years))]
-    a.plot(ai_years, [y.nee_pgc for y in ai.years], "o-", ms=3, color="k", label="AI restart, verification")
-    cyc = ai.cycle_years()
-    b.plot(
-        [early_years + (y.year - ai.years[0].year + 1) for y in cyc],
-        [y.disequilibrium_area for y in cyc],
-        "o",
-        color="k",
-        label="AI restart",
-    )
+    for (label, before, run), marker in zip(ai_runs, "so", strict=False):
+        a.plot([before + i + 1 for i in range(len(run.years))], [y.nee_pgc for y in run.years],
+               f"{marker}-", ms=3, color="k", label=label)  # fmt: skip
+        cyc = run.cycle_years()
+        b.plot([before + (y.year - run.years[0].year + 1) for y in cyc], [y.disequilibrium_area for y in cyc],
+               marker, color="k", label=label)  # fmt: skip
     for ax in (a, b):
         ax.set_xscale("log")
         ax.set_xlabel("simulated years from bare ground")
@@ -181,13 +182,26 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     n = args.forcing_years
-    step(f"7/8 verification: {n} more years (one forcing cycle) from the AI and from the early restart")
+    step(f"7/9 one forcing cycle ({n} years) from the AI restart, and from the early one for comparison")
     v_ai = verify(ai_file, n, out / "verify_ai", progress=False)
     v_early = verify(early, n, out / "verify_early", progress=False)
-    timed("verification", t0)
+    timed("cycle_from_ai", t0)
 
     t0 = time.perf_counter()
-    step(f"8/8 reference spin-ups of the same world at {args.reference_resolution:g} deg: native and AD")
+    step("8/9 Newton step of the slow pools from that cycle (`elmai refine`), and its verification")
+    from elmai.spinup.newton import refine_spinup
+
+    refined_file = out / f"demo_ai_refined.elm.r.{early_year:04d}-01-01-00000.nc"
+    refined = refine_spinup(ai_file, v_ai.restarts[-1], refined_file)
+    v_refined = verify(refined_file, n, out / "verify_refined", progress=False)
+    frac = v_refined.cycle_years()[-1].disequilibrium_area
+    step(f"    {refined_file.name}: checks {'OK' if refined.checks_ok else 'FAILED'}; land drifting > 1 "
+         f"gC/m2/yr over the next cycle {100 * frac:.1f}% (AI restart alone "
+         f"{100 * v_ai.cycle_years()[-1].disequilibrium_area:.1f}%)")  # fmt: skip
+    timed("newton_and_verification", t0)
+
+    t0 = time.perf_counter()
+    step(f"9/9 reference spin-ups of the same world at {args.reference_resolution:g} deg: native and AD")
     curves = {
         "native": reference_spinup(
             "native",
@@ -208,26 +222,37 @@ def main(argv: list[str] | None = None) -> int:
     timed("reference_spinups", t0)
 
     years = {
-        "ai": ai_years_to_criterion(args.years, v_ai),
+        "ai": ai_years_to_criterion(args.years + n, v_refined),
+        "ai_prediction_only": ai_years_to_criterion(args.years, v_ai),
         "native": curves["native"].years_to_criterion,
         "ad": curves["AD"].years_to_criterion,
     }
-    plots = [plot_spinups(out, args.years, v_ai, curves)] + [
+    ai_runs = [("AI restart", args.years, v_ai), ("AI + Newton step", args.years + n, v_refined)]
+    plots = [plot_spinups(out, ai_runs, curves)] + [
         f"evaluation/{Path(f).name}" for f in scores.get("plots", [])
     ]
-    plots.append("verify_ai/verify.png")
+    plots += ["verify_ai/verify.png", "verify_refined/verify.png"]
     summary = {
         "r2": scores["r2"],
         "rmse": scores["rmse"],
         "years_to_equilibrium": years,
         "criterion_fraction": {
-            "ai": [y.disequilibrium_area for y in v_ai.years],
+            "ai": [y.disequilibrium_area for y in v_refined.years],
+            "ai_prediction_only": [y.disequilibrium_area for y in v_ai.years],
             "early": [y.disequilibrium_area for y in v_early.years],
         },
         "criterion_window_years": [y.drift_years for y in v_ai.years],
-        "nee_pgc": {"ai": [y.nee_pgc for y in v_ai.years], "early": [y.nee_pgc for y in v_early.years]},
-        "balance_failures": case.balance_failures + v_ai.balance_failures + v_early.balance_failures,
-        "checks_ok": spun.checks_ok,
+        "nee_pgc": {
+            "ai": [y.nee_pgc for y in v_refined.years],
+            "ai_prediction_only": [y.nee_pgc for y in v_ai.years],
+            "early": [y.nee_pgc for y in v_early.years],
+        },
+        "balance_failures": case.balance_failures
+        + v_ai.balance_failures
+        + v_early.balance_failures
+        + v_refined.balance_failures,
+        "checks_ok": spun.checks_ok and refined.checks_ok,
+        "newton_change": refined.change,
         "pools_pgc": spun.totals_pgc,
         "gridcells": case.ngrid,
         "resolution_deg": args.resolution,
@@ -246,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 def write_report(out: Path, s: dict, args: argparse.Namespace) -> None:
     y = s["years_to_equilibrium"]
     ai_frac = s["criterion_fraction"]["ai"][-1]
+    pred_frac = s["criterion_fraction"]["ai_prediction_only"][-1]
     early_frac = s["criterion_fraction"]["early"][-1]
 
     def fmt(v: int | None, cap: int) -> str:
@@ -266,16 +292,19 @@ def write_report(out: Path, s: dict, args: argparse.Namespace) -> None:
         "",
         "| route | simulated years |",
         "| --- | --- |",
-        f"| AI ({args.years} early + verification) | {fmt(y['ai'], args.years + args.forcing_years)} |",
+        f"| AI ({args.years} early + {args.forcing_years} cycle, Newton step, verification) | "
+        f"{fmt(y['ai'], args.years + 2 * args.forcing_years)} |",
+        f"| AI prediction alone ({args.years} early + verification) | "
+        f"{fmt(y['ai_prediction_only'], args.years + args.forcing_years)} |",
         f"| native ({s['reference_resolution_deg']:g} deg) | {fmt(y['native'], args.reference_max_years)} |",
         f"| AD ({args.ad_years} AD years + native, {s['reference_resolution_deg']:g} deg) | "
         f"{fmt(y['ad'], args.reference_max_years)} |",
         "",
-        f"After one forcing cycle from the AI restart {100 * ai_frac:.1f}% of land area drifts by more "
-        "than 1 "
-        f"gC/m2/yr (early restart: {100 * early_frac:.1f}%); global NEE "
-        f"{s['nee_pgc']['ai'][-1]:+.2f} PgC/yr "
-        f"(early: {s['nee_pgc']['early'][-1]:+.2f}).",
+        f"Over one forcing cycle from the refined AI restart (AI prediction, one cycle, Newton step) "
+        f"{100 * ai_frac:.1f}% of land area drifts by more than 1 gC/m2/yr (AI prediction alone: "
+        f"{100 * pred_frac:.1f}%; early restart: {100 * early_frac:.1f}%); global NEE "
+        f"{s['nee_pgc']['ai'][-1]:+.2f} PgC/yr (AI prediction alone "
+        f"{s['nee_pgc']['ai_prediction_only'][-1]:+.2f}, early {s['nee_pgc']['early'][-1]:+.2f}).",
         "",
         "![spin-up comparison](spinup_comparison.png)",
         "",
