@@ -43,5 +43,6 @@ def test_demo_runs_and_writes_its_report(tmp_path: Path) -> None:
     for name in s["plots"]:
         assert (tmp_path / name).stat().st_size > 10_000, name
     report = (tmp_path / "report.md").read_text()
-    assert "Years to equilibrium" in report and "Newton step" in report and (tmp_path / "report.html").exists()
+    assert "Years to equilibrium" in report and "Newton step" in report
+    assert (tmp_path / "report.html").exists()
     assert (tmp_path / "spinup_model.pt").exists() and (tmp_path / "spinup_model.json").exists()

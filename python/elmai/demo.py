@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     step(
-        f"1/8 testbed: {args.years} years from bare ground at {args.resolution:g} deg, and its matrix "
+        f"1/9 testbed: {args.years} years from bare ground at {args.resolution:g} deg, and its matrix "
         "equilibrium"
     )
     case = run_testbed(
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     timed("testbed", t0)
 
     t0 = time.perf_counter()
-    step(f"2/8 data set: one record per gridcell from the case's ELM files (mpirun -n {args.ranks})")
+    step(f"2/9 data set: one record per gridcell from the case's ELM files (mpirun -n {args.ranks})")
     dataset = out / "dataset.nc"
     launch(
         args.ranks,
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     timed("dataset", t0)
 
     t0 = time.perf_counter()
-    step(f"3/8 training the spin-up transformer (mpirun -n {args.ranks}, DDP)")
+    step(f"3/9 training the spin-up transformer (mpirun -n {args.ranks}, DDP)")
     cfg = yaml.safe_load(CONFIG.read_text()) | {"dataset": str(dataset), "out": str(out / "train")}
     if args.epochs:
         cfg["epochs"] = args.epochs
@@ -156,20 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     timed("training", t0)
 
     t0 = time.perf_counter()
-    step("4/8 evaluation on held-out cells (random split; physical units, real entries only)")
+    step("4/9 evaluation on held-out cells (random split; physical units, real entries only)")
     from elmai.training.evaluate import evaluate
     from elmai.training.export import export
 
     scores = evaluate(out / "train" / "best.pt", dataset, out=out / "evaluation")
     worst = min(scores["r2"], key=scores["r2"].get)
     step(f"    R2 >= {scores['r2'][worst]:.4f} on every target (lowest: {worst})")
-    step("5/8 export to TorchScript + JSON sidecar")
+    step("5/9 export to TorchScript + JSON sidecar")
     model = out / "spinup_model.pt"
     export(out / "train" / "best.pt", model)
     timed("evaluate_export", t0)
 
     t0 = time.perf_counter()
-    step("6/8 AI spin-up: `elmai spinup` (C++ runner, merge, static checks)")
+    step("6/9 AI spin-up: `elmai spinup` (C++ runner, merge, static checks)")
     from elmai.spinup import ai_spinup
 
     ai_file = out / f"demo_ai.elm.r.{early_year:04d}-01-01-00000.nc"
@@ -273,6 +273,7 @@ def write_report(out: Path, s: dict, args: argparse.Namespace) -> None:
     ai_frac = s["criterion_fraction"]["ai"][-1]
     pred_frac = s["criterion_fraction"]["ai_prediction_only"][-1]
     early_frac = s["criterion_fraction"]["early"][-1]
+    nee = {k: sum(v) / len(v) for k, v in s["nee_pgc"].items()}  # over the cycle: free of weather
 
     def fmt(v: int | None, cap: int) -> str:
         return f"> {cap}" if v is None else str(v)
@@ -302,9 +303,9 @@ def write_report(out: Path, s: dict, args: argparse.Namespace) -> None:
         "",
         f"Over one forcing cycle from the refined AI restart (AI prediction, one cycle, Newton step) "
         f"{100 * ai_frac:.1f}% of land area drifts by more than 1 gC/m2/yr (AI prediction alone: "
-        f"{100 * pred_frac:.1f}%; early restart: {100 * early_frac:.1f}%); global NEE "
-        f"{s['nee_pgc']['ai'][-1]:+.2f} PgC/yr (AI prediction alone "
-        f"{s['nee_pgc']['ai_prediction_only'][-1]:+.2f}, early {s['nee_pgc']['early'][-1]:+.2f}).",
+        f"{100 * pred_frac:.1f}%; early restart: {100 * early_frac:.1f}%); global NEE over that cycle "
+        f"{nee['ai']:+.3f} PgC/yr (AI prediction alone {nee['ai_prediction_only']:+.3f}, early "
+        f"{nee['early']:+.2f}).",
         "",
         "![spin-up comparison](spinup_comparison.png)",
         "",
