@@ -112,10 +112,16 @@ def cwd_input_profile(cwd: np.ndarray, rate: np.ndarray) -> np.ndarray:
 
 
 def newton_pools(
-    start: F.CellPools, end: F.CellPools, rate: np.ndarray, params: ElmParams, years: float
+    start: F.CellPools,
+    end: F.CellPools,
+    rate: np.ndarray,
+    params: ElmParams,
+    years: float,
+    chunk: int = 2048,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """(pft pools, soil pools, most carbon set to zero in a column, gC/m2): the Newton estimate of the
-    equilibrium from a start state and the state one forcing cycle (`years`) later."""
+    equilibrium from a start state and the state one forcing cycle (`years`) later. Columns
+    are solved `chunk` at a time (two 82 x 82 float64 matrices per column)."""
     ngrid, nlev, npool = start.soil.shape
     pft = end.pft.copy()  # leaves and fine roots: their errors are gone after a cycle
     pm = wood_map(years)
@@ -129,17 +135,19 @@ def newton_pools(
         pft[..., dead] = start.pft[..., dead] - e0[..., 1]
         e_wood += (e0 * start.weight[..., None]).sum(axis=1)
     cwd = F.SOIL_POOLS.index("cwd")
-    a = cascade_operator(rate, params, cwd_input_profile(end.soil[..., cwd], rate[..., cwd]))
-    cycle = torch.linalg.matrix_exp(torch.from_numpy(a * years)).numpy()
+    profile = cwd_input_profile(end.soil[..., cwd], rate[..., cwd])
     n = npool * nlev
-
-    def flat(soil: np.ndarray) -> np.ndarray:
-        return soil.transpose(0, 2, 1).reshape(ngrid, n)
-
-    # soil change over the cycle, less what the (known) wood errors pushed into CWD
-    rhs = flat(end.soil) - flat(start.soil) - np.einsum("gij,gj->gi", cycle[:, :n, n:], e_wood)
-    e0 = np.linalg.solve(cycle[:, :n, :n] - np.eye(n)[None], rhs[..., None])[..., 0]
-    soil = (flat(start.soil) - e0).reshape(ngrid, npool, nlev).transpose(0, 2, 1)
+    x0 = start.soil.transpose(0, 2, 1).reshape(ngrid, n)  # pool-major, as the operator
+    dx = end.soil.transpose(0, 2, 1).reshape(ngrid, n) - x0
+    e0 = np.empty_like(x0)
+    for c in range(0, ngrid, chunk):
+        g = slice(c, c + chunk)
+        a = cascade_operator(rate[g], params, profile[g])
+        cycle = torch.linalg.matrix_exp(torch.from_numpy(a * years)).numpy()
+        # soil change over the cycle, less what the (known) wood errors pushed into CWD
+        rhs = dx[g] - np.einsum("gij,gj->gi", cycle[:, :n, n:], e_wood[g])
+        e0[g] = np.linalg.solve(cycle[:, :n, :n] - np.eye(n)[None], rhs[..., None])[..., 0]
+    soil = (x0 - e0).reshape(ngrid, npool, nlev).transpose(0, 2, 1)
     # where the equilibrium is ~0 (empty deep levels, barren cells) the step can overshoot zero
     clipped = np.einsum("gls,l->g", np.minimum(soil, 0.0), DZSOI_DECOMP) + (
         np.minimum(pft, 0.0).sum(axis=2) * start.weight
