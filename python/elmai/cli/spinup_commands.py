@@ -43,9 +43,7 @@ def cmd_spinup(args: argparse.Namespace) -> int:
     print(f"{res.cells} gridcells; carbon (PgC)   early -> AI")
     for key in a:
         print(f"  {key:<16} {e[key]:>10.1f} -> {a[key]:>10.1f}")
-    print(res.check_table)
-    print(f"wrote {res.out}" + ("" if res.checks_ok else " (FAILS the checks; kept with --force)"))
-    return 0 if res.checks_ok else 1
+    return _report_written(res.out, res.checks_ok, res.check_table)
 
 
 def register_refine(sub: argparse._SubParsersAction) -> None:
@@ -89,6 +87,11 @@ def cmd_refine(args: argparse.Namespace) -> int:
         print("warning: large corrections; the step assumes a start near equilibrium (an AI restart)")
     if res.clipped_gc > 0:
         print(f"negative pools set to zero: at most {res.clipped_gc:.3g} gC/m2 in a column")
-    print(res.check_table)
-    print(f"wrote {res.out}" + ("" if res.checks_ok else " (FAILS the checks; kept with --force)"))
-    return 0 if res.checks_ok else 1
+    return _report_written(res.out, res.checks_ok, res.check_table)
+
+
+def _report_written(out: str, ok: bool, table: str) -> int:
+    """Print the check table and what was written; exit status 1 when --force kept a failing file."""
+    print(table)
+    print(f"wrote {out}" + ("" if ok else " (FAILS the checks; kept with --force)"))
+    return 0 if ok else 1

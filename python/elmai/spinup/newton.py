@@ -26,9 +26,10 @@ import torch
 
 from elmai.data import features as F
 from elmai.errors import ElmaiError
-from elmai.io.elm_params import ElmParams, default_params, read_params
+from elmai.io.elm_params import ElmParams
 from elmai.io.restart import open_restart
-from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix
+from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, stock
+from elmai.models.constraints import DEAD_WOOD
 from elmai.models.quasi_equilibrium import LIVE_TO_DEAD, MORTALITY
 from elmai.spinup.merge import Stoichiometry
 
@@ -187,7 +188,7 @@ def refine_spinup(
     """Write `out`: a copy of `start` whose carbon pools (N and P by stoichiometry) are the
     Newton estimate of the equilibrium from `start` and `end`, the restart one forcing
     cycle later. Checked like `elmai spinup`; neither input is modified."""
-    from elmai.spinup.run import _beside, write_checked
+    from elmai.spinup.run import _beside, case_params, write_checked
 
     start, end, out = Path(start), Path(end), Path(out)
     for given in (start, end):
@@ -212,8 +213,7 @@ def refine_spinup(
         raise ElmaiError(
             f"'{start}' and '{end}' are not the same grid ({c0.lat.size} vs {c1.lat.size} gridcells)"
         )
-    prm_file = Path(params) if params else (start.parent / "clm_params.nc")
-    prm = read_params(prm_file) if prm_file.exists() else default_params()
+    prm = case_params(start, params)
     scalaravg = c0.scalaravg if c0.scalaravg is not None else c1.scalaravg
     climate = None
     if scalaravg is None:  # no ELM scalar: a Q10 one of the forcing's climatology
@@ -226,12 +226,10 @@ def refine_spinup(
     change = {}
     for name, pool in CHANGE_GROUPS.items():
         if pool is None:
-            dead = [F.PFT_POOLS.index(v) for v in ("deadstemc", "deadcrootc")]
-            change[name] = _relative_change(c0.pft[..., dead], pft[..., dead])
+            change[name] = _relative_change(c0.pft[..., DEAD_WOOD], pft[..., DEAD_WOOD])
         else:
             k = F.SOIL_POOLS.index(pool)
-            stock0, stock1 = c0.soil[..., k] @ DZSOI_DECOMP, soil[..., k] @ DZSOI_DECOMP
-            change[name] = _relative_change(stock0, stock1)
+            change[name] = _relative_change(stock(c0.soil[..., k]), stock(soil[..., k]))
     return RefineResult(
         str(out), int(c0.lat.size), years, ok, table, float((drift > 1.0).mean()), clipped, change
     )

@@ -50,6 +50,12 @@ def _beside(restart: Path, pattern: str, given: str | None, what: str) -> Path:
     return hits[0]
 
 
+def case_params(restart: Path, given: str | None) -> ElmParams:
+    """The parameter file given, else clm_params.nc beside the restart, else the built-in one."""
+    path = Path(given) if given else (restart.parent / "clm_params.nc")
+    return read_params(path) if path.exists() else default_params()
+
+
 def early_inputs(
     restart: Path, forcing: Path, surfdata: Path, params: ElmParams
 ) -> tuple[dict[str, np.ndarray], F.CellPools]:
@@ -125,8 +131,7 @@ def ai_spinup(
         raise ElmaiError(f"--out '{out}' is the input restart: elmai never modifies its input")
     forc = _beside(restart, "*.datm.forcing.nc", forcing, "forcing")
     surf = _beside(restart, "surfdata_*.nc", surfdata, "surfdata")
-    prm_file = Path(params) if params else (restart.parent / "clm_params.nc")
-    prm = read_params(prm_file) if prm_file.exists() else default_params()
+    prm = case_params(restart, params)
     inputs, cells = early_inputs(restart, forc, surf, prm)
     pft, soil = predict_pools(model_file, inputs, threads)
     st = Stoichiometry.from_params(prm)
