@@ -60,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--ensemble", help="ensemble.nc (needed with --member)")
     c.add_argument("--sigma", type=float, required=True, help="observation noise (output units)")
     c.add_argument("--samples", type=int, default=2000, help="posterior samples (and MCMC's target ESS)")
+    c.add_argument(
+        "--joint",
+        type=int,
+        default=10000,
+        help="prior draws (and their emulator outputs) DBUQ learns from; raise it when warned",
+    )
     c.add_argument("--seed", type=int, default=0)
     c.add_argument(
         "--out", required=True, help="folder: posterior.npz, calibration.json, posterior.png, predictive.png"
@@ -249,7 +255,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         obs = np.asarray(obs, dtype=np.float64).ravel()
     prior = UniformPrior(np.array(meta["low"]), np.array(meta["high"]))
     cal = calibrate(
-        em, prior, obs, args.sigma, meta["names"], n_samples=args.samples, seed=args.seed, truth=truth
+        em,
+        prior,
+        obs,
+        args.sigma,
+        meta["names"],
+        n_samples=args.samples,
+        joint=args.joint,
+        seed=args.seed,
+        truth=truth,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -274,7 +288,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             f"warning: DBUQ's labels rest on a median of {t['dbuq_likelihood_ess']:.1f} of its joint "
             "samples: "
             "the posterior is narrower than their spacing, so DBUQ's samples collapse onto a few of them; "
-            "trust MCMC here, or raise DBUQ's joint samples"
+            f"trust MCMC here, or raise --joint (now {args.joint})"
         )
     print(f"written: {out / 'posterior.npz'}, {out / 'calibration.json'}, {', '.join(plots)}")
     return 0

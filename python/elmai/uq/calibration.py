@@ -70,7 +70,7 @@ def calibrate(
     sigma: np.ndarray | float,
     names: list[str],
     n_samples: int = 2000,
-    joint: int = 20000,
+    joint: int = 10000,
     dbuq_cfg: DBUQConfig | None = None,
     chains: int = 8,
     seed: int = 0,
@@ -83,6 +83,9 @@ def calibrate(
     sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), obs.shape).copy()
     if not np.isfinite(obs).all():
         raise ElmaiError("the observation contains NaN or infinite values")
+    cfg = dbuq_cfg or DBUQConfig()
+    if joint < max(100, cfg.neighbours):
+        raise ElmaiError(f"DBUQ needs at least {max(100, cfg.neighbours)} joint samples, got {joint}")
     rng = np.random.default_rng(seed)
 
     nout = predict(emulator, prior.low[None]).shape[1]
@@ -91,7 +94,8 @@ def calibrate(
 
     t0 = time.perf_counter()
     theta = prior.sample(joint, rng)
-    db = DBUQ(theta, predict(emulator, theta), sigma, dbuq_cfg).fit(progress=progress)
+    db = DBUQ(theta, predict(emulator, theta), sigma, cfg, bounds=(prior.low, prior.high))
+    db.fit()
     t1 = time.perf_counter()
     post = db.sample(obs, n_samples, seed=seed)
     t2 = time.perf_counter()

@@ -16,8 +16,27 @@
    observation, with no retraining.
 
 Diffusion schedule (as GenAI4UQ): alpha(t) = 1 - (1 - eps) t, beta2(t) = eps + (1 - eps) t,
-t from 1 (noise) to 0; dz/dt = b z - sigma2/2 * score, b = dlog(alpha)/dt,
-sigma2 = dbeta2/dt - 2 b beta2.
+t from 1 (noise) to 0. The probability-flow ODE is stepped by its exponential integrator
+(DDIM: z <- alpha' m + sqrt(beta2' / beta2) (z - alpha m), m the mixture's posterior mean
+of theta given z, exact while m is constant over a step) with a midpoint correction, in
+steps equally spaced in log signal-to-noise (DPM-Solver-2).
+
+With a box prior (`bounds`, e.g. uniform over parameter ranges) everything above runs in
+Gaussianised coordinates, Phi^-1 of each parameter's position in its range: a parameter
+the data do not inform is then N(0, 1) like the noise, the generator maps it almost as
+the identity, and no sample can leave the box.
+
+The generator is location, scale and shape, each a random-feature network fitted by
+ridge regression in one solve (the labels are made afresh for every problem, so an SGD
+fit of seconds would dominate the cost):
+  G(y, z) = mu(y) + sqrt(v(y)) * (S(y, z) - mean_z' S(y, z')) / std_z' S(y, z').
+mu and log v are fitted to each label's importance-weighted posterior mean and variance,
+which its likelihood weights give directly and with far less noise than one sample does
+(Rao-Blackwellised labels); S, fitted to the samples theta_j - mu_j, gives the shape,
+standardised over a fixed set of noises z'. One network fitted to the samples alone put
+the Ozark posterior means up to 0.12 prior range from MCMC's and its spreads 15% short
+(a regression returns the conditional mean of the labels' maps from z, which is narrower
+than the maps themselves).
 """
 
 from __future__ import annotations
@@ -26,30 +45,50 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.special import ndtr, ndtri
 
 from elmai.errors import ElmaiError
-from elmai.training import distributed
-from elmai.training.tabular import FitConfig, fit_tensors, mlp
+from elmai.training.random_features import RandomFeatureConfig, RandomFeatureNet, fit_random_features
 
 
 @dataclass
 class DBUQConfig:
-    labels: int = 4000  # (observation, noise) -> parameter triples made by the diffusion model
-    steps: int = 50  # reverse-ODE steps (RK4)
+    labels: int = 2000  # (observation, noise) -> parameter triples made by the diffusion model
+    steps: int = 10  # reverse-ODE steps (second order: two mixture evaluations each)
     eps: float = 0.01  # smoothing variance at t = 0 (standardised parameters)
-    neighbours: int = 256  # samples in each label's score mixture
-    hidden: int = 64
-    layers: int = 3
+    neighbours: int = 64  # samples in each label's score mixture
+    features: RandomFeatureConfig = field(default_factory=lambda: RandomFeatureConfig(features=256))
+    reference_noises: int = 512  # noises over which the shape part is standardised
     max_condition: int = 32  # more observations than this: condition on their principal components
-    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=2000, batch=256, lr=2e-3, patience=100))
     seed: int = 0
+
+
+class Generator(torch.nn.Module):
+    """G(c, z) = mu(c) + sqrt(v(c)) * standardised S(c, z), for one condition c (1, ncond)."""
+
+    def __init__(self, moments: RandomFeatureNet, shape: RandomFeatureNet, z_ref: torch.Tensor) -> None:
+        super().__init__()
+        self.moments, self.shape = moments, shape  # moments: c -> [mu, log v]
+        self.register_buffer("z_ref", z_ref)
+
+    def forward(self, cond: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """cond (1, ncond), z (n, nparam) -> (n, nparam) standardised parameters."""
+        mean, log_var = self.moments(cond).chunk(2, dim=1)
+        ref = self.shape(torch.cat([cond.expand(len(self.z_ref), -1), self.z_ref], dim=1))
+        shape = self.shape(torch.cat([cond.expand(len(z), -1), z], dim=1))
+        return mean + torch.exp(0.5 * log_var) * (shape - ref.mean(0)) / ref.std(0).clamp(min=1e-6)
 
 
 class DBUQ:
     """Amortised posterior sampler trained from joint samples (theta, y)."""
 
     def __init__(
-        self, theta: np.ndarray, y: np.ndarray, sigma: np.ndarray | float, cfg: DBUQConfig | None = None
+        self,
+        theta: np.ndarray,
+        y: np.ndarray,
+        sigma: np.ndarray | float,
+        cfg: DBUQConfig | None = None,
+        bounds: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         theta, y = np.asarray(theta, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if theta.ndim != 2 or y.ndim != 2 or theta.shape[0] != y.shape[0]:
@@ -57,6 +96,15 @@ class DBUQ:
         if not (np.isfinite(theta).all() and np.isfinite(y).all()):
             raise ElmaiError("DBUQ joint samples contain NaN or infinite values")
         self.cfg = cfg or DBUQConfig()
+        self.bounds = None
+        if bounds is not None:
+            low, high = (
+                np.broadcast_to(np.asarray(b, dtype=np.float64), theta.shape[1:]).copy() for b in bounds
+            )
+            if np.any(high <= low) or np.any(theta < low) or np.any(theta > high):
+                raise ElmaiError("DBUQ bounds must have low < high and hold every joint sample")
+            self.bounds = (low, high)
+            theta = self._to_gaussian(theta)
         self.sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (y.shape[1],)).copy()
         if np.any(self.sigma <= 0):
             raise ElmaiError(f"observation noise sigma must be > 0, got {self.sigma}")
@@ -75,61 +123,88 @@ class DBUQ:
             signal = ((y[rows] - self.y_mean) / self.sigma) @ self.basis.T
             self.basis_scale = np.sqrt(signal.var(0) + 1.0)  # signal plus unit noise per component
         self.theta, self.y = theta, y
-        self.generator: torch.nn.Module | None = None
+        self.generator: Generator | None = None
         self.timings: dict[str, float] = {}
 
+    # -- coordinates: Gaussianised when the prior is a box -----------------------------------
+    def _to_gaussian(self, theta: np.ndarray) -> np.ndarray:
+        low, high = self.bounds
+        return ndtri(np.clip((theta - low) / (high - low), 1e-9, 1 - 1e-9))
+
+    def _to_physical(self, g: np.ndarray) -> np.ndarray:
+        if self.bounds is None:
+            return g
+        low, high = self.bounds
+        return low + ndtr(g) * (high - low)
+
     # -- 2. labels from the training-free diffusion model ---------------------------------
-    def label(self, y_labels: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Posterior samples theta_j for observations y_labels (m, nobs) from noises z (m, nparam)."""
+    def label(self, y_labels: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For observations y_labels (m, nobs) and noises z (m, nparam): posterior samples
+        theta_j, and each observation's importance-weighted posterior mean and variance
+        (m, nparam each), all in standardised parameters."""
         cfg = self.cfg
         x = torch.as_tensor((self.theta - self.theta_mean) / self.theta_std, dtype=torch.float32)
-        ys = torch.as_tensor((self.y - self.y_mean) / self.sigma)
+        # float32 halves the cost of the (labels x joint samples) likelihood table; with many
+        # observations the squared distances grow large and need float64's digits
+        dtype = torch.float32 if self.y.shape[1] <= cfg.max_condition else torch.float64
+        ys = torch.as_tensor((self.y - self.y_mean) / self.sigma, dtype=dtype)
         half_sq = 0.5 * (ys**2).sum(1)
+        moments = torch.cat([x, x**2], dim=1).to(dtype)  # first and second, one product per chunk
         g = torch.Generator().manual_seed(cfg.seed)
-        out = np.empty_like(z)
-        ess: list[torch.Tensor] = []
-        chunk = 500
+        idx, ess, means, variances = [], [], [], []
+        chunk = 64  # rows of the table at a time: small enough to stay in cache
         for a in range(0, len(z), chunk):
-            yl = torch.as_tensor((y_labels[a : a + chunk] - self.y_mean) / self.sigma)
-            # likelihood weights (m, n): -|yl - ys|^2 / 2 without its per-row |yl|^2, which the
-            # softmax drops anyway (one matrix product; cdist took 1.6x as long for 2,000 x 20,000)
-            w = torch.softmax(yl @ ys.T - half_sq, dim=1)
-            ess.append(1.0 / (w**2).sum(1))
-            idx = torch.multinomial(w, cfg.neighbours, replacement=True, generator=g)
-            zc = torch.as_tensor(z[a : a + chunk], dtype=torch.float32)
-            out[a : a + chunk] = self._reverse_ode(zc, x[idx]).numpy()
+            yl = torch.as_tensor((y_labels[a : a + chunk] - self.y_mean) / self.sigma, dtype=dtype)
+            # likelihood weights: -|yl - ys|^2 / 2 without its per-row |yl|^2, which the
+            # softmax drops anyway (one matrix product)
+            w = torch.softmax(torch.addmm(-half_sq, yl, ys.T), dim=1)
+            ess.append(1.0 / torch.linalg.vecdot(w, w))
+            first, second = (w @ moments).chunk(2, dim=1)
+            means.append(first)
+            variances.append(second - first**2)
+            idx.append(torch.multinomial(w, cfg.neighbours, replacement=True, generator=g))
+        samples = self._reverse_ode(torch.as_tensor(z, dtype=torch.float32), x[torch.cat(idx)])
         # how many joint samples each label's posterior rests on: a posterior narrower than
         # the samples' spacing collapses onto a few of them (then trust MCMC, or add samples)
         self.likelihood_ess = float(torch.cat(ess).median())
-        return out * self.theta_std + self.theta_mean
+        variance = torch.cat(variances).clamp(min=1e-8)  # a label on one joint sample: variance 0
+        return samples.double().numpy(), torch.cat(means).double().numpy(), variance.double().numpy()
 
     def _reverse_ode(self, z: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         eps = self.cfg.eps
-
         xs_t = xs.transpose(1, 2)  # (m, d, k)
         sq = (xs**2).sum(-1)  # (m, k)
 
-        def velocity(t: float, zt: torch.Tensor) -> torch.Tensor:
-            alpha, beta2 = 1 - (1 - eps) * t, eps + (1 - eps) * t
-            b = -(1 - eps) / alpha
-            sigma2 = (1 - eps) - 2 * b * beta2
+        def schedule(t: float) -> tuple[float, float]:
+            return 1 - (1 - eps) * t, eps + (1 - eps) * t
+
+        def time_at(log_snr: float) -> float:
+            # t where log(alpha / beta) = log_snr: a quadratic in s = (1 - eps) t
+            e = np.exp(2 * log_snr)
+            s = ((2 + e) - np.sqrt((2 + e) ** 2 - 4 * (1 - e * eps))) / 2
+            return float(np.clip(s / (1 - eps), 0.0, 1.0))
+
+        def posterior_mean(t: float, zt: torch.Tensor) -> torch.Tensor:
             # mixture weights N(zt; alpha x_i, beta2): |zt|^2 is the same for every i, so it
             # drops out of the softmax and no (m, k, d) difference tensor is needed
+            alpha, beta2 = schedule(t)
             logw = (alpha * torch.bmm(zt[:, None, :], xs_t)[:, 0] - 0.5 * alpha**2 * sq) / beta2
-            w = torch.softmax(logw, dim=1)
-            mean = torch.bmm(w[:, None, :], xs)[:, 0]  # (m, d)
-            score = -(zt - alpha * mean) / beta2
-            return b * zt - 0.5 * sigma2 * score
+            return torch.bmm(torch.softmax(logw, dim=1)[:, None, :], xs)[:, 0]
 
-        n = self.cfg.steps
-        dt = -1.0 / n
-        for j in range(n):
-            t = 1.0 - j / n
-            k1 = velocity(t, z)
-            k2 = velocity(t + dt / 2, z + dt / 2 * k1)
-            k3 = velocity(t + dt / 2, z + dt / 2 * k2)
-            k4 = velocity(t + dt, z + dt * k3)
-            z = z + dt * (k1 + 2 * k2 + 2 * k3 + k4) / 6
+        def ddim(zt: torch.Tensor, t: float, t_next: float, m: torch.Tensor) -> torch.Tensor:
+            (alpha, beta2), (alpha_next, beta2_next) = schedule(t), schedule(t_next)
+            return alpha_next * m + (beta2_next / beta2) ** 0.5 * (zt - alpha * m)
+
+        # steps equally spaced in log signal-to-noise, each a midpoint step (DPM-Solver-2):
+        # ten of them give the spread of four hundred first-order steps to 2%, where ten
+        # first-order steps fall 10-15% short
+        log_snr = np.linspace(0.5 * np.log(eps**2), 0.5 * np.log(1 / eps), self.cfg.steps + 1)
+        times = [1.0] + [time_at(v) for v in log_snr[1:-1]] + [0.0]
+        for j in range(self.cfg.steps):
+            t, t_next = times[j], times[j + 1]
+            t_mid = time_at(0.5 * (log_snr[j] + log_snr[j + 1]))
+            z_mid = ddim(z, t, t_mid, posterior_mean(t, z))
+            z = ddim(z, t, t_next, posterior_mean(t_mid, z_mid))
         return z
 
     def _condition(self, y: np.ndarray) -> np.ndarray:
@@ -139,7 +214,7 @@ class DBUQ:
         return ((y - self.y_mean) / self.sigma) @ self.basis.T / self.basis_scale
 
     # -- 3. the generator --------------------------------------------------------------------
-    def fit(self, ctx: distributed.Context | None = None, progress: bool = False) -> DBUQ:
+    def fit(self) -> DBUQ:
         """Make the labels and fit G(y, z) -> theta."""
         import time
 
@@ -149,21 +224,17 @@ class DBUQ:
         pick = rng.integers(0, self.y.shape[0], cfg.labels)
         y_labels = self.y[pick] + rng.normal(size=(cfg.labels, self.y.shape[1])) * self.sigma
         z = rng.normal(size=(cfg.labels, self.theta.shape[1]))
-        theta_labels = self.label(y_labels, z)
+        sample, mean, variance = self.label(y_labels, z)
         t1 = time.perf_counter()
-        inputs = torch.as_tensor(np.hstack([self._condition(y_labels), z]), dtype=torch.float32)
-        target = torch.as_tensor((theta_labels - self.theta_mean) / self.theta_std, dtype=torch.float32)
-        nvalid = max(1, cfg.labels // 5)
-        torch.manual_seed(cfg.seed)
-        self.generator = mlp(inputs.shape[1], target.shape[1], cfg.hidden, cfg.layers)
-        fit_tensors(
-            self.generator,
-            (inputs[nvalid:], target[nvalid:]),
-            (inputs[:nvalid], target[:nvalid]),
-            cfg.fit,
-            ctx,
-            progress="DBUQ generator" if progress else None,
+        cond = self._condition(y_labels)
+        moments_net, moments_fit = fit_random_features(
+            cond, np.hstack([mean, np.log(variance)]), cfg.features
         )
+        shape_net, shape_fit = fit_random_features(np.hstack([cond, z]), sample - mean, cfg.features)
+        g = torch.Generator().manual_seed(cfg.seed)
+        z_ref = torch.randn(cfg.reference_noises, z.shape[1], generator=g)
+        self.generator = Generator(moments_net, shape_net, z_ref)
+        self.fit_summary = {"moments": moments_fit, "shape": shape_fit}
         self.timings = {"label_s": t1 - t0, "train_s": time.perf_counter() - t1}
         return self
 
@@ -180,7 +251,7 @@ class DBUQ:
             raise ElmaiError("observation contains NaN or infinite values")
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.theta.shape[1], generator=g)
-        yn = torch.as_tensor(self._condition(obs[None]), dtype=torch.float32).expand(n, -1)
+        cond = torch.as_tensor(self._condition(obs[None]), dtype=torch.float32)
         with torch.no_grad():
-            out = self.generator(torch.cat([yn, z], dim=1)).double().numpy()
-        return out * self.theta_std + self.theta_mean
+            out = self.generator(cond, z).double().numpy()
+        return self._to_physical(out * self.theta_std + self.theta_mean)
