@@ -1,6 +1,6 @@
 """Fit any torch regressor on in-memory tensors, on one process or over `mpirun` ranks.
 
-The emulators, the DBUQ generator and the time-series models all train through this:
+The emulators and the time-series models train through this:
 minibatch Adam on a loss (MSE by default), early stopping on a validation set (the best
 weights are kept), and under `mpirun -n N` DistributedDataParallel with each rank taking
 its share of every global batch (same shuffled order on all ranks, so N ranks take the
