@@ -113,7 +113,7 @@ def calibrate(
         cand = prior.sample(2000, rng)
         start = cand[np.argsort(-log_post(cand))[:chains]]
     t3 = time.perf_counter()
-    mc = run_until_ess(log_post, start, prior.width / 50, target_ess=n_samples, seed=seed)
+    mc = run_until_ess(log_post, start, prior.width / 50, target_ess=n_samples, seed=seed, progress=progress)
     t4 = time.perf_counter()
     timings = {
         "dbuq_label_s": db.timings["label_s"],

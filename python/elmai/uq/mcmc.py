@@ -113,8 +113,13 @@ def run_until_ess(
     block: int = 2000,
     max_steps: int = 200_000,
     seed: int = 0,
+    progress: bool = False,
 ) -> MCMCResult:
-    """Adaptive Metropolis until min ESS >= target (burn-in steps discarded)."""
+    """Adaptive Metropolis until min ESS >= target (burn-in steps discarded); `progress`
+    shows the smallest ESS climbing to the target."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=int(target_ess), desc="MCMC, min ESS", disable=not progress)
     path, st = adaptive_metropolis(log_post, x0, burn, scale0, seed)
     kept: list[np.ndarray] = []
     steps = burn
@@ -124,7 +129,9 @@ def run_until_ess(
         steps += block
         samples = np.concatenate(kept, axis=1)
         e = ess(samples)
+        bar.update(min(int(e.min()), int(target_ess)) - bar.n)
         if e.min() >= target_ess or steps >= max_steps:
             break
+    bar.close()
     c = x0.shape[0]
     return MCMCResult(samples, st["accepted"] / (c * steps), e, c * steps)
