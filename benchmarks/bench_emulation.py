@@ -59,6 +59,8 @@ def _plot_curve(curve: tuple[int, ...], err: dict) -> str:
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for reduce, label in ((True, "PCA-reduced"), (False, "full (every output)")):
         ax.loglog(curve, [err[r, reduce] for r in curve], "o-", label=label)
+    ax.set_xticks(curve, [str(r) for r in curve], minor=False)
+    ax.set_xticks([], minor=True)
     ax.set_xlabel("training runs")
     ax.set_ylabel("held-out 1 - R2 (annual GPP)")
     ax.set_title("Emulator learning curve, testbed ensemble")
