@@ -23,6 +23,7 @@ from elmai.errors import ElmaiError, ShapeError
 from elmai.io.elm_names import NATPFT, NLEVDECOMP
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.restart import open_restart
+from elmai.mpi import world_comm
 
 SPLITS = ("random", "block")
 SHARED = ("traits", "respired_fraction")  # the same for every cell
@@ -100,14 +101,6 @@ def find_target(run_dir: Path) -> Path:
     return hits[-1]
 
 
-def _mpi():
-    try:
-        from mpi4py import MPI
-    except ImportError:
-        return None
-    return MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
-
-
 def build_dataset(
     run_dir: str | os.PathLike[str],
     early_year: int,
@@ -135,7 +128,7 @@ def build_dataset(
         raise ShapeError(f"'{early}' and '{target}' are not the same grid ({e.pft.shape} vs {t.pft.shape})")
     if e.spinup_state or t.spinup_state:
         raise ElmaiError("AD-mode restarts (spinup_state = 1): give normal-mode files (ELM rescales on exit)")
-    comm = _mpi()
+    comm = world_comm()
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
     mine = np.array_split(np.arange(e.lat.size), size)[rank]
     scal = None if e.scalaravg is None else e.scalaravg[mine]

@@ -211,9 +211,9 @@ def run_ensemble(
     """Run n members (spread over MPI ranks); rank 0 returns the ensemble (and writes `out`)."""
     from tqdm import tqdm
 
-    from elmai.data.dataset import _mpi
+    from elmai.mpi import world_comm
 
-    comm = _mpi()
+    comm = world_comm()
     rank, world_size = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
     values = draw(specs, n, seed, latin)
     world = World.build(resolution, forcing_years=years, seed=seed, params=base)
