@@ -82,6 +82,13 @@ class Restart:
     def global_attrs(self) -> dict[str, Any]:
         return self._file.attributes("")
 
+    @cached_property
+    def year(self) -> int | None:
+        """The simulated year of the restart (timemgr_rst_curr_ymd is YYYYMMDD); None if absent."""
+        if "timemgr_rst_curr_ymd" not in self:
+            return None
+        return int(np.asarray(self.read("timemgr_rst_curr_ymd")).reshape(-1)[0]) // 10000
+
     # -- data -----------------------------------------------------------------------
     def read(self, name: str) -> np.ndarray:
         """Whole variable as stored: dtype and shape of the file, C order, fill values kept."""

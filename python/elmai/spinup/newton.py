@@ -163,13 +163,6 @@ def column_carbon(cells: F.CellPools) -> np.ndarray:
     )
 
 
-def _year(path: Path) -> int | None:
-    with open_restart(path) as r:
-        if "timemgr_rst_curr_ymd" not in r:
-            return None
-        return int(np.asarray(r.read("timemgr_rst_curr_ymd")).reshape(-1)[0]) // 10000
-
-
 def _relative_change(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
     rel = np.abs(after - before) / np.maximum(np.abs(before), 1e-9)
     rel = rel[before > 1.0]  # gC/m2: relative changes of near-empty stocks say nothing
@@ -195,7 +188,8 @@ def refine_spinup(
         if out.resolve() == given.resolve():
             raise ElmaiError(f"--out '{out}' is an input restart: elmai never modifies its input")
     if years is None:
-        y0, y1 = _year(start), _year(end)
+        with open_restart(start) as r0, open_restart(end) as r1:
+            y0, y1 = r0.year, r1.year
         if y0 is None or y1 is None:
             raise ElmaiError(
                 f"'{start}' or '{end}' has no timemgr_rst_curr_ymd: give the cycle length (--years)"

@@ -189,8 +189,8 @@ def read_setup(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise VariableNotFoundError(
                 f"'{path}' was not written by the elmai testbed (no testbed_* attributes)"
             )
-        if "timemgr_rst_curr_ymd" in r:
-            setup["year"] = int(np.asarray(r.read("timemgr_rst_curr_ymd")).reshape(-1)[0]) // 10000
+        if r.year is not None:
+            setup["year"] = r.year
         setup["case"] = attrs.get("case_id", "elmai_testbed")
     return setup
 
