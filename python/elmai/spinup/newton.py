@@ -49,6 +49,9 @@ WOOD = (
     (F.PFT_POOLS.index("livecrootc"), F.PFT_POOLS.index("deadcrootc")),
 )
 CHANGE_GROUPS = {"dead wood": None, "cwd": "cwd", "soil3": "soil3", "soil4": "soil4"}
+# (live, dead) wood tendency (1/yr): live turns over to dead wood and dies, dead wood dies
+# (ELM's lwtop_ann and am)
+WOOD_TENDENCY = np.array([[-(LIVE_TO_DEAD + MORTALITY), 0.0], [LIVE_TO_DEAD, -MORTALITY]])
 
 
 @dataclass
@@ -64,10 +67,8 @@ class RefineResult:
 
 
 def wood_map(years: float) -> np.ndarray:
-    """(2, 2) cycle map of (live, dead) wood: live turns over to dead wood and dies, dead
-    wood dies (ELM's lwtop_ann and am)."""
-    a = np.array([[-(LIVE_TO_DEAD + MORTALITY), 0.0], [LIVE_TO_DEAD, -MORTALITY]])
-    return torch.linalg.matrix_exp(torch.from_numpy(a * years)).numpy()
+    """(2, 2) cycle map of (live, dead) wood."""
+    return torch.linalg.matrix_exp(torch.from_numpy(WOOD_TENDENCY * years)).numpy()
 
 
 def cascade_operator(
@@ -93,11 +94,8 @@ def cascade_operator(
     for k, pool in enumerate(F.SOIL_POOLS):
         if pool != "cwd":  # ELM leaves CWD in place
             a[:, k * nlev : (k + 1) * nlev, k * nlev : (k + 1) * nlev] += mix[None]
-    live, dead = n, n + 1
-    a[:, live, live] = -(LIVE_TO_DEAD + MORTALITY)
-    a[:, dead, live] = LIVE_TO_DEAD
-    a[:, dead, dead] = -MORTALITY
-    for wood in (live, dead):  # mortality of live and dead wood feeds CWD
+    a[:, n:, n:] = WOOD_TENDENCY
+    for wood in (n, n + 1):  # mortality of live and dead wood feeds CWD
         a[:, at["cwd"], wood] = MORTALITY * cwd_profile
     return a
 
