@@ -88,5 +88,10 @@ def barrier(ctx: Context) -> None:
 
 
 def shutdown(ctx: Context) -> None:
+    """Collective: every rank calls it. The barrier first lets Gloo's worker threads finish
+    and release the last collectives' tensors while the interpreter is alive; a rank that
+    exits right after its last all_reduce can otherwise abort in that release (a torch
+    teardown race: rank 1 of `elmai emulate train` died with SIGABRT once in CI)."""
     if ctx.distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

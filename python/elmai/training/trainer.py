@@ -294,7 +294,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
     }
     if ctx.is_root:
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    distributed.barrier(ctx)
     distributed.shutdown(ctx)
     return summary
 
