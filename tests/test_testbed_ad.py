@@ -12,7 +12,7 @@ import pytest
 import elmai
 from elmai.io.elm_params import default_params
 from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.dynamics import AD_FACTORS, AD_MORTALITY_FACTOR, Model, State
+from elmai.testbed.dynamics import AD_MORTALITY_FACTOR, Model, State
 from elmai.testbed.restart import read_testbed_state, write_testbed_restart
 from tests.testbed_helpers import advance_checked
 
@@ -54,12 +54,15 @@ def test_ad_restart_and_exit_as_elm_does(world, tmp_path: Path) -> None:
     assert report.ok, report.table()
     with elmai.open_restart(path) as r:
         assert int(r.read("spinup_state")) == 1
-        scalaravg = r.read("scalaravg_col")[:, :10]
+        scalaravg = r.read("scalaravg_col")[r.subgrid.column_landunit_type == 1, :10]  # natural veg
     np.testing.assert_allclose(scalaravg, ad_model.scalaravg)
     assert np.all(scalaravg > 0)
     # read in normal mode: ELM's exit rescaling
     exited = read_testbed_state(path, normal)
-    factor = AD_FACTORS[7] / np.maximum(scalaravg, 1e-3)
+    factor = normal.ad_factors[7] / scalaravg  # ELM's max(1, 1/(k_s4*365)) = 27.4 over scalaravg_col
+    assert abs(normal.ad_factors[7] - 27.3959) < 1e-3 and abs(normal.ad_factors[3] - 1.3692) < 1e-3
+    cwd_factor = normal.ad_factors[3] / scalaravg  # CWD: max(1, 0.5/(k_frag*365)) = 1.37
+    np.testing.assert_allclose(exited.soil_c[3], state.soil_c[3] * cwd_factor, rtol=1e-15)
     np.testing.assert_allclose(exited.soil_c[7], state.soil_c[7] * factor, rtol=1e-15)
     np.testing.assert_allclose(exited.soil_c[5], state.soil_c[5])  # soil2 is not accelerated
     np.testing.assert_allclose(exited.veg_c[3], state.veg_c[3] * AD_MORTALITY_FACTOR)

@@ -37,3 +37,7 @@ class InvalidValueError(ElmaiError, ValueError):
 
 class InvalidArgumentError(ElmaiError, ValueError):
     """An invalid call, such as writing a restart onto its own source."""
+
+
+class ParameterFileError(ElmaiError, FileNotFoundError):
+    """The case's ELM parameter file is missing or ambiguous."""

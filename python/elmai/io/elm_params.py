@@ -115,9 +115,21 @@ _DEFAULT_CTC: dict[str, float] = {
 # fmt: on
 
 
-# Soil organic matter C:P of soil1..soil4. The ELM parameter file carries none; elmai's
-# testbed and sample files use these fixed values.
-SOIL_CP: tuple[float, float, float, float] = (80.0, 120.0, 150.0, 200.0)
+# Soil organic matter N:P of soil1..soil4 (np_s1_new..np_s4_new, CNP parameter files). ELM
+# starts soil C:P at cn_s * np_s_new and lets it float from there (CNP decomposition).
+# Files without them (CN-only sets) get the values of clm_params_c211124vpft.nc.
+SOIL_NP_PARAMETERS: tuple[str, ...] = ("np_s1_new", "np_s2_new", "np_s3_new", "np_s4_new")
+# Wood turnover: live wood -> dead wood (lwtop_ann, 1/yr; CNPhenologyMod) and the background
+# gap mortality rate am (r_mort, 1/yr; GapMortalityMod). Scalars (allpfts) in the file.
+WOOD_PARAMETERS: tuple[str, ...] = ("lwtop_ann", "r_mort")
+_DEFAULT_SOIL_NP: dict[str, float] = {"np_s1_new": 30.0, "np_s2_new": 30.0, "np_s3_new": 50.0, "np_s4_new": 50.0}
+_DEFAULT_OPTIONAL: dict[str, float] = _DEFAULT_SOIL_NP | {"lwtop_ann": 0.7, "r_mort": 0.02}
+
+# ELM's namelist default spinup_mortality_factor (bld/namelist_files/namelist_defaults.xml;
+# elm_varctl's compiled-in default is 1): dead stem and coarse root die this much faster in
+# AD mode and are multiplied by it on leaving AD (VegetationDataType.F90, veg_cs_restart).
+SPINUP_MORTALITY_FACTOR = 10.0
+
 
 
 @dataclass
@@ -136,11 +148,28 @@ class ElmParams:
         """Fixed C:N of soil1..soil4 (cn_s1..cn_s4)."""
         return np.array([self.ctc[f"cn_s{i}"] for i in range(1, 5)])
 
+    @property
+    def soil_cp_initial(self) -> np.ndarray:
+        """C:P ELM starts soil1..soil4 at (cn_s x np_s_new); the ratio floats afterwards."""
+        return self.soil_cn * np.array([self.ctc[n] for n in SOIL_NP_PARAMETERS])
+
+    @property
+    def ad_factors(self) -> np.ndarray:
+        """ELM's AD spin-up factor of each CTC pool (elm_names.CTC_POOLS order), as
+        readDecompCNParams computes it (DecompCascadeCNMod.F90): max(1, 1/(k*365)) with k in
+        1/day, CWD max(1, 0.5/(k_frag*365)). Defaults: soil3 1.956, soil4 27.40, CWD 1.369."""
+        from elmai.io.elm_names import CTC_DECAY_RATE, CTC_POOLS
+
+        # ELM's spinup_vector is in the order litr1-3, soil1-4, cwd; elmai's is CTC_POOLS
+        k = np.array([self.ctc[CTC_DECAY_RATE[p]] for p in CTC_POOLS])
+        scale = np.array([0.5 if p == "cwd" else 1.0 for p in CTC_POOLS])
+        return np.maximum(1.0, scale / (k * 365.0))
+
 
 def default_params() -> ElmParams:
     return ElmParams(
         pft={k: np.array(v, dtype=np.float64) for k, v in _DEFAULT_PFT.items()},
-        ctc=dict(_DEFAULT_CTC),
+        ctc=dict(_DEFAULT_CTC) | _DEFAULT_OPTIONAL,
     )
 
 
@@ -162,4 +191,33 @@ def read_params(path: str | os.PathLike[str]) -> ElmParams:
                 )
             pft[v] = values[:NATPFT].copy()
         ctc = {v: float(np.asarray(r.read(v)).reshape(-1)[0]) for v in CTC_PARAMETERS}
+        for v, default in _DEFAULT_OPTIONAL.items():  # CN-only and older sets lack some
+            ctc[v] = float(np.asarray(r.read(v)).reshape(-1)[0]) if v in r else default
     return ElmParams(pft, ctc, source=os.fspath(path))
+
+
+def find_params(folder: str | os.PathLike[str], given: str | os.PathLike[str] | None = None) -> ElmParams:
+    """The case's parameter file (ELM's `paramfile`): `given`, else the one clm_params*.nc in
+    `folder`. Never a silent fallback to the built-in values: AD factors, stoichiometry and
+    decay rates must be the case's own, so a missing or ambiguous file is an error naming
+    where elmai looked."""
+    from pathlib import Path
+
+    from elmai.errors import ParameterFileError
+
+    if given:
+        path = Path(given)
+        if not path.exists():
+            raise ParameterFileError(f"parameter file '{path}' (--params) not found")
+        return read_params(path)
+    folder = Path(folder)
+    hits = sorted(folder.glob("clm_params*.nc"))
+    if len(hits) == 1:
+        return read_params(hits[0])
+    if not hits:
+        raise ParameterFileError(
+            f"no ELM parameter file (clm_params*.nc) in '{folder}': give the case's paramfile "
+            "(see lnd_in / user_nl_elm) with --params"
+        )
+    names = ", ".join(h.name for h in hits)
+    raise ParameterFileError(f"several parameter files in '{folder}' ({names}): choose one with --params")

@@ -18,9 +18,12 @@ from __future__ import annotations
 import torch
 
 from elmai.data.features import PFT_POOLS, SOIL_POOLS
+from elmai.io.elm_params import default_params
 
-LIVE_TO_DEAD = 0.7  # 1/yr, ELM's lwtop_ann
-MORTALITY = 0.02  # 1/yr, ELM's background mortality am
+# The model's prior uses the default parameter file's wood turnover (lwtop_ann) and gap
+# mortality (r_mort, ELM's am), 1/yr; the network learns what other sets change
+LIVE_TO_DEAD = default_params().ctc["lwtop_ann"]
+MORTALITY = default_params().ctc["r_mort"]
 L1, L2, L3, CWD, S1, S2, S3, S4 = range(8)
 CASCADE = ((S1, ((L1,),)), (S2, ((L2,), (S1,))), (S3, ((L3,), (S2,))), (S4, ((S3,),)))
 assert SOIL_POOLS[S4] == "soil4"

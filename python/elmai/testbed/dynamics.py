@@ -22,8 +22,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from elmai.io.elm_names import NATPFT, NLEVDECOMP
-from elmai.io.elm_params import SOIL_CP, ElmParams
+from elmai.io.elm_names import (
+    CTC_CASCADE,
+    CTC_DECAY_RATE,
+    CTC_POOLS,
+    CWD_FRAGMENTATION,
+    NATPFT,
+    NLEVDECOMP,
+    PFT_TISSUES,
+    SCALARAVG_LEVEL,
+)
+from elmai.io.elm_params import SPINUP_MORTALITY_FACTOR, ElmParams
 from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, node_depths
 from elmai.testbed.climate import DAYS_IN_MONTH
 
@@ -31,20 +40,14 @@ if TYPE_CHECKING:
     from elmai.testbed.climate import Climate
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
-VEG_POOLS = ("leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot")
-SOIL_POOLS = ("litr1", "litr2", "litr3", "cwd", "soil1", "soil2", "soil3", "soil4")
+VEG_POOLS = PFT_TISSUES
+SOIL_POOLS = CTC_POOLS
 L1, L2, L3, CWD, S1, S2, S3, S4 = range(8)
-# (donor, receiver or -1 for the atmosphere, respired fraction parameter)
-TRANSITIONS = (
-    (L1, S1, "rf_l1s1"),
-    (L2, S2, "rf_l2s2"),
-    (L3, S3, "rf_l3s3"),
-    (S1, S2, "rf_s1s2"),
-    (S2, S3, "rf_s2s3"),
-    (S3, S4, "rf_s3s4"),
-    (S4, -1, None),
+# (donor, receiver or -1 for the atmosphere, respired fraction parameter): ELM's CTC cascade
+TRANSITIONS = tuple(
+    (SOIL_POOLS.index(d), -1 if r is None else SOIL_POOLS.index(r), rf) for d, r, rf in CTC_CASCADE
 )
-DECAY_RATE = ("k_l1", "k_l2", "k_l3", "k_frag", "k_s1", "k_s2", "k_s3", "k_s4")  # 1/day
+DECAY_RATE = tuple(CTC_DECAY_RATE[p] for p in SOIL_POOLS)  # 1/day
 TISSUE = {
     "leaf": "leaf",
     "froot": "froot",
@@ -54,16 +57,14 @@ TISSUE = {
     "deadcroot": "deadwd",
 }
 
-# Accelerated decomposition (AD) spin-up, as ELM's CTC cascade: soil3 and soil4 decay 5 and
-# 70 times faster (divided by the climatological environmental scalar, so that cold and dry
-# places are accelerated most), and dead wood dies 10 times faster. Leaving AD multiplies
-# those pools back by the same factors.
-AD_FACTORS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.0, 70.0])  # litr1-3, cwd, soil1-4
-AD_MORTALITY_FACTOR = 10.0  # ELM's spinup_mortality_factor for dead stem and coarse root
+# Accelerated decomposition (AD) spin-up, as ELM's CTC cascade: every pool with an AD factor
+# > 1 (ElmParams.ad_factors, from the parameter file's decay rates: soil3 1.96, soil4 27.4,
+# CWD 1.37 by default) decays that much faster, divided by ELM's scalaravg_col (so that cold
+# and dry places are accelerated most), and dead wood dies spinup_mortality_factor (10) times
+# faster. Leaving AD multiplies those pools back by the same factors.
+AD_MORTALITY_FACTOR = SPINUP_MORTALITY_FACTOR
 CUE = 0.4  # carbon use efficiency (NPP/GPP): global NPP ~55 PgC/yr for GPP ~140
 ROOTING_DEPTH = 1.0  # m: litter enters the levels above it (ELM normalises its profiles over them)
-LIVE_TO_DEAD = 0.7  # 1/yr, ELM's live wood turnover
-MORTALITY = 0.02  # 1/yr, ELM's background mortality (am)
 N_DEPOSITION = 0.5 / SECONDS_PER_YEAR  # gN/m2/s
 P_DEPOSITION = 0.0005 / SECONDS_PER_YEAR  # gP/m2/s
 P_WEATHERING = 0.01 / SECONDS_PER_YEAR  # gP/m2/s at 25 C
@@ -170,7 +171,7 @@ class Model:
         self.cn = np.where(self.cn > 0, self.cn, np.inf)
         self.cp = np.where(self.cp > 0, self.cp, np.inf)
         self.soil_cn = np.concatenate([np.ones(4), params.soil_cn])  # litter entries unused
-        self.soil_cp = np.concatenate([np.ones(4), SOIL_CP])
+        self.soil_cp = np.concatenate([np.ones(4), params.soil_cp_initial])
         self.k = np.array([params.ctc[name] for name in DECAY_RATE]) / 86400.0  # 1/s
         self.accelerated = accelerated
         z = node_depths()[:NLEVDECOMP]
@@ -185,12 +186,18 @@ class Model:
         tropical, boreal = np.isin(pfts, (4, 6, 14)), np.isin(pfts, (2, 3, 8, 11, 12))
         self.optimum_t = np.select([tropical, boreal], [30.0, 15.0], 22.0)  # deg C
         self.epsilon = np.where(np.arange(NATPFT) == 14, 2.05, 1.6) * 1e-6  # gC per J of absorbed PAR
-        # ELM's scalaravg_col: the mean environmental decomposition scalar, from the climate
-        self.scalaravg = (
-            self._scalar_average(climate_normals)
-            if climate_normals
-            else np.ones((wtcol.shape[1], NLEVDECOMP))
-        )
+        # ELM's scalaravg_col (DecompCascadeCNMod): the mean t x w x o x depth scalar of level
+        # 4, one value per column on every level; below 1e-3 ELM sets it to 1
+        self.ad_factors = params.ad_factors
+        self.live_to_dead = params.ctc["lwtop_ann"]
+        self.mortality = params.ctc["r_mort"]
+        if climate_normals:
+            env = self._scalar_average(climate_normals)[:, SCALARAVG_LEVEL]
+            level4 = env * self.depth_scalar[SCALARAVG_LEVEL]
+            level4 = np.where(level4 < 1e-3, 1.0, level4)
+            self.scalaravg = np.repeat(level4[:, None], NLEVDECOMP, axis=1)
+        else:
+            self.scalaravg = np.ones((wtcol.shape[1], NLEVDECOMP))
 
     def cells(self, idx: np.ndarray | slice) -> Model:
         """The same model on a subset of gridcells (gridcells do not interact)."""
@@ -229,14 +236,15 @@ class Model:
         """(8, ngrid, NLEVDECOMP) multiplier of the decay rates in AD mode (1 in normal mode)."""
         f = np.ones((8,) + self.scalaravg.shape)
         if self.accelerated:
-            for k in np.flatnonzero(AD_FACTORS > 1):
-                f[k] = AD_FACTORS[k] / np.maximum(self.scalaravg, 1e-3)
+            for k in np.flatnonzero(self.ad_factors > 1):
+                f[k] = self.ad_factors[k] / self.scalaravg
         return f
 
     def exit_ad(self, state: State, scalaravg: np.ndarray) -> None:
         """Leave AD in place, as ELM does when it reads an AD restart in normal mode."""
-        for k in np.flatnonzero(AD_FACTORS > 1):
-            factor = AD_FACTORS[k] / np.maximum(scalaravg, 1e-3)
+        scalaravg = np.where(scalaravg < 1e-3, 1.0, scalaravg)
+        for k in np.flatnonzero(self.ad_factors > 1):
+            factor = self.ad_factors[k] / scalaravg
             state.soil_c[k] *= factor
             state.soil_n[k] *= factor
             state.soil_p[k] *= factor
@@ -245,8 +253,8 @@ class Model:
 
     def enter_ad(self, state: State) -> None:
         """The inverse of exit_ad: a normal-mode state deflated for an AD run."""
-        for k in np.flatnonzero(AD_FACTORS > 1):
-            factor = AD_FACTORS[k] / np.maximum(self.scalaravg, 1e-3)
+        for k in np.flatnonzero(self.ad_factors > 1):
+            factor = self.ad_factors[k] / self.scalaravg
             state.soil_c[k] /= factor
             state.soil_n[k] /= factor
             state.soil_p[k] /= factor
@@ -330,7 +338,8 @@ class Model:
         gain_n = np.zeros_like(s.soil_n)
         gain_p = np.zeros_like(s.soil_p)
         # CWD fragments into cellulose and lignin litter, carrying its N and P (no respiration)
-        for receiver, share in ((L2, self.params.ctc["cwd_fcel"]), (L3, self.params.ctc["cwd_flig"])):
+        for pool, fraction in CWD_FRAGMENTATION:
+            receiver, share = SOIL_POOLS.index(pool), self.params.ctc[fraction]
             gain_c[receiver] += share * out_c[CWD]
             gain_n[receiver] += share * out_n[CWD]
             gain_p[receiver] += share * out_p[CWD]
@@ -411,8 +420,8 @@ class Model:
         years = dt / SECONDS_PER_YEAR
         leaf_long = np.where(self.params.pft["leaf_long"] > 0, self.params.pft["leaf_long"], 1.0)
         turnover = -np.expm1(-years / leaf_long)[None, :]
-        mort = -np.expm1(-MORTALITY * years)
-        to_dead = -np.expm1(-LIVE_TO_DEAD * years)
+        mort = -np.expm1(-self.mortality * years)
+        to_dead = -np.expm1(-self.live_to_dead * years)
         pft = self.params.pft
         litter_c = np.zeros((3, ncol))  # litr1..3 from leaves and fine roots, per m2 column
         litter_n = np.zeros((3, ncol))
@@ -426,7 +435,7 @@ class Model:
             if pool in ("leaf", "froot"):
                 lost = c * (turnover + mort * (1 - turnover))
             elif pool in ("deadstem", "deadcroot") and self.accelerated:
-                lost = c * -np.expm1(-MORTALITY * AD_MORTALITY_FACTOR * years)
+                lost = c * -np.expm1(-self.mortality * AD_MORTALITY_FACTOR * years)
             else:
                 lost = c * mort
             c -= lost
@@ -448,7 +457,7 @@ class Model:
         if record is not None:
             record["mort"], record["to_dead"] = mort, to_dead
             record["dead_mort"] = (
-                -np.expm1(-MORTALITY * AD_MORTALITY_FACTOR * years) if self.accelerated else mort
+                -np.expm1(-self.mortality * AD_MORTALITY_FACTOR * years) if self.accelerated else mort
             )
             for name, value in (
                 ("litter_c", litter_c),
