@@ -280,6 +280,24 @@ py::dict check_restart_py(const std::string& path, const py::dict& o) {
   if (o.contains("dzsoi_decomp")) opt.dzsoi_decomp = o["dzsoi_decomp"].cast<std::vector<double>>();
   if (o.contains("pft_params")) opt.pft_params = o["pft_params"].cast<std::map<std::string, std::vector<double>>>();
   if (o.contains("max_per_rule")) opt.max_per_rule = o["max_per_rule"].cast<int>();
+  if (o.contains("nan_allowed")) opt.nan_allowed = o["nan_allowed"].cast<std::vector<std::string>>();
+  if (o.contains("signed_pools")) opt.signed_pools = o["signed_pools"].cast<std::vector<std::string>>();
+  if (o.contains("totals"))
+    for (const auto& t : o["totals"].cast<py::list>()) {
+      const auto d = t.cast<py::dict>();
+      elmai::TotalSpec spec;
+      spec.name = d["name"].cast<std::string>();
+      spec.terms = d["terms"].cast<std::vector<std::string>>();
+      if (d.contains("optional")) spec.optional = d["optional"].cast<std::vector<std::string>>();
+      opt.totals.push_back(std::move(spec));
+    }
+  if (o.contains("seed_carbon"))
+    opt.seed_carbon = o["seed_carbon"].cast<std::map<std::string, std::vector<double>>>();
+  if (o.contains("seed_nutrients"))
+    opt.seed_nutrients = o["seed_nutrients"].cast<std::map<std::string, std::pair<std::string, std::string>>>();
+  if (o.contains("deadwood")) opt.deadwood = o["deadwood"].cast<std::vector<std::string>>();
+  if (o.contains("spinup_mortality_factor"))
+    opt.spinup_mortality_factor = o["spinup_mortality_factor"].cast<double>();
   elmai::CheckReport r;
   {
     py::gil_scoped_release release;
@@ -306,6 +324,7 @@ py::dict check_restart_py(const std::string& path, const py::dict& o) {
   out["counts"] = r.counts;
   out["rules_run"] = r.rules_run;
   out["rules_skipped"] = r.rules_skipped;
+  out["notes"] = r.notes;
   return out;
 }
 

@@ -125,24 +125,27 @@ std::string num(double v) {
 
 class Checker {
  public:
-  Checker(const std::string& path, const CheckOptions& opt) : f_(path), opt_(opt) { report_.path = path; }
+  Checker(const std::string& path, const CheckOptions& opt)
+      : f_(path),
+        opt_(opt),
+        nan_allowed_(opt.nan_allowed.begin(), opt.nan_allowed.end()) {
+    report_.path = path;
+  }
 
   CheckReport run() {
     load_subgrid();
-    stream_pass();  // finite, non_negative, absent_pft_pools, totvegc sums
+    stream_pass();  // finite, non_negative, absent_pft_pools (candidates)
     run_rule("finite", [&] {});
     run_rule("non_negative", [&] {
       if (!saw_pool_) throw Skip{"no pool variables in the file"};
     });
-    run_rule("soil_cn", [&] { soil_ratio("n", opt_.soil_cn, "soil_cn"); });
-    run_rule("soil_cp", [&] { soil_ratio("p", opt_.soil_cp, "soil_cp"); });
+    run_rule("soil_cn", [&] { soil_ratio("n", opt_.soil_cn, "soil_cn", false); });
+    run_rule("soil_cp", [&] { soil_ratio("p", opt_.soil_cp, "soil_cp", true); });
     run_rule("plant_cn", [&] { plant_ratio("n", kPftCnParam, "plant_cn"); });
     run_rule("plant_cp", [&] { plant_ratio("p", kPftCpParam, "plant_cp"); });
-    run_rule("column_totals", [&] { column_totals(); });
+    run_rule("totals", [&] { totals(); });
     run_rule("subgrid_weights", [&] { subgrid_weights(); });
-    run_rule("absent_pft_pools", [&] {
-      if (pft_type_.empty() || pft_wtcol_.empty()) throw Skip{"no pfts1d_itypveg / pfts1d_wtcol"};
-    });
+    run_rule("absent_pft_pools", [&] { absent_pft_pools(); });
     run_rule("spinup_state", [&] { spinup_state(); });
     return std::move(report_);
   }
@@ -167,8 +170,7 @@ class Checker {
   // reading it: 0.35-0.64 s against 0.22 s for 765 MB here).
   static bool kept(const std::string& name) {
     static const std::set<std::string> names = [] {
-      std::set<std::string> s = {"totsomc", "totlitc", "cwdc", "totvegc", "scalaravg_col", "spinup_state",
-                                 "litr1c_vr", "litr2c_vr", "litr3c_vr", "cwdc_vr"};
+      std::set<std::string> s = {"scalaravg_col", "spinup_state", "litr1c_vr", "litr2c_vr", "litr3c_vr", "cwdc_vr"};
       for (int k = 1; k <= 4; ++k)
         for (const char* e : {"c", "n", "p"}) s.insert("soil" + std::to_string(k) + e + "_vr");
       for (const char* p : kPftPools) s.insert(std::string(p) + "c");
@@ -207,6 +209,8 @@ class Checker {
     if (has("pfts1d_itypveg")) pft_type_ = read("pfts1d_itypveg");
     if (has("pfts1d_wtcol")) pft_wtcol_ = read("pfts1d_wtcol");
     if (has("cols1d_ityplun")) col_lun_type_ = read("cols1d_ityplun");
+    if (has("pfts1d_active")) pft_active_ = read("pfts1d_active");
+    if (has("cols1d_active")) col_active_ = read("cols1d_active");
   }
 
   std::int64_t gridcell_of(const VariableInfo& v, std::int64_t flat) const {
@@ -262,6 +266,8 @@ class Checker {
     for (const auto& n : pft_pool_names()) names.insert(n);
     for (const char* t : {"totcolc", "totsomc", "totlitc", "totvegc", "cwdc", "totcoln", "totcolp", "tlai", "tsai"})
       names.insert(t);
+    for (const auto& t : opt_.totals) names.insert(t.name);
+    for (const auto& n : opt_.signed_pools) names.erase(n);
     return names;
   }
 
@@ -275,35 +281,19 @@ class Checker {
     return names;
   }
 
-  static const std::vector<std::string>& vegc_pools() {  // what ELM's totvegc sums, where present
-    static const std::vector<std::string> names = [] {
-      std::vector<std::string> v;
-      for (const char* p : kPftPools)
-        for (const char* s : {"", "_storage", "_xfer"}) v.push_back(std::string(p) + "c" + s);
-      for (const char* e : {"cpool", "xsmrpool", "gresp_storage", "gresp_xfer"}) v.emplace_back(e);
-      return v;
-    }();
-    return names;
-  }
-
   // One pass over the file, each float variable read once in cache-sized blocks of rows:
-  // the per-variable rules (finite, non_negative, absent_pft_pools) and the per-column
-  // totvegc sums run on a block while it is still in cache. A second pass over a
-  // restart-sized buffer would cost as much as reading it again.
+  // the per-variable rules (finite, non_negative, absent_pft_pools candidates) run on a
+  // block while it is still in cache. A second pass over a restart-sized buffer would cost
+  // as much as reading it again.
   void stream_pass() {
     constexpr std::size_t kBlockValues = 32768;  // 256 KiB of doubles
     const auto pools = pool_names(), pft_pools = pft_pool_names();
-    const auto& vegc = vegc_pools();
     const bool have_pfts = !pft_type_.empty() && !pft_wtcol_.empty();
     absent_.assign(pft_type_.size(), 0);
     absent_mask_.assign(pft_type_.size(), 0.0);
     for (std::size_t i = 0; i < pft_type_.size() && i < pft_wtcol_.size(); ++i) {
       absent_[i] = !(pft_wtcol_[i] > 0) || pft_type_[i] == 0;
       absent_mask_[i] = absent_[i] ? 1.0 : 0.0;
-    }
-    if (has("totvegc") && !pft_c_.empty() && !pft_wtcol_.empty()) {
-      vegc_sum_.assign(f_.info("totvegc").count(), 0.0);
-      vegc_valid_.assign(vegc_sum_.size(), true);
     }
     // Variables only the finite rule needs are scanned on their raw bytes (classic files).
     std::set<std::string> raw_names;
@@ -324,7 +314,7 @@ class Checker {
       for (const auto& cv : layout.vars) {
         const VariableInfo& v = f_.info(cv.name);
         if ((v.type != NC_DOUBLE && v.type != NC_FLOAT) || kept(v.name) || pools.count(v.name) ||
-            pft_pools.count(v.name) || std::find(vegc.begin(), vegc.end(), v.name) != vegc.end())
+            pft_pools.count(v.name))
           continue;
         RawVariable r{v.name, v.type == NC_DOUBLE ? 8 : 4, {}};
         if (!cv.record)
@@ -350,9 +340,7 @@ class Checker {
       if (raw_names.count(v.name)) continue;  // scanned raw
       const bool is_pool = pools.count(v.name) > 0;
       const bool is_pft_pool = have_pfts && pft_pools.count(v.name) > 0 && v.dims.size() == 1;
-      const bool is_vegc = !vegc_sum_.empty() && std::find(vegc.begin(), vegc.end(), v.name) != vegc.end();
       saw_pool_ = saw_pool_ || is_pool;
-      saw_vegc_ = saw_vegc_ || is_vegc;
       const std::size_t nrows = v.shape.empty() ? 1 : v.shape[0];
       const std::size_t row = nrows ? v.count() / nrows : 0;
       const std::size_t rows_per_block = std::max<std::size_t>(1, kBlockValues / std::max<std::size_t>(1, row));
@@ -371,7 +359,7 @@ class Checker {
           p = block.data();
         }
         f_.read_rows_as_double(v.name, r0, nr, p);
-        scan_block(v.name, p, n, r0 * row, is_pool, is_pft_pool, is_vegc);
+        scan_block(v.name, p, n, r0 * row, is_pool, is_pft_pool);
       }
     }
     if (raw_scan.joinable()) raw_scan.join();
@@ -380,16 +368,18 @@ class Checker {
       const VariableInfo& v = f_.info(name);
       std::vector<double> all(v.count());
       f_.read_as_double(name, all.data(), all.size());
-      scan_block(name, all.data(), all.size(), 0, false, false, false);
+      scan_block(name, all.data(), all.size(), 0, false, false);
     }
   }
 
   void scan_block(const std::string& name, const double* p, std::size_t n, std::size_t offset, bool is_pool,
-                  bool is_pft_pool, bool is_vegc) {
-    if (any_nonfinite(p, n))
+                  bool is_pft_pool) {
+    if (any_nonfinite(p, n)) {
+      const bool nan_ok = nan_allowed_.count(name) > 0;  // a diagnostic ELM itself leaves NaN
       for (std::size_t i = 0; i < n; ++i)
-        if (!std::isfinite(p[i]))
+        if (!std::isfinite(p[i]) && !(nan_ok && std::isnan(p[i])))
           fail("finite", name, static_cast<std::int64_t>(offset + i), p[i], 0.0, std::isnan(p[i]) ? "NaN" : "infinite value");
+    }
     if (is_pool && any_negative(p, n, opt_.negative_tolerance))
       for (std::size_t i = 0; i < n; ++i)
         if (p[i] < -opt_.negative_tolerance && !is_fill(p[i]))
@@ -398,20 +388,9 @@ class Checker {
       if (any_present_where(p, absent_mask_.data() + offset, n))
         for (std::size_t i = 0; i < n; ++i) {
           const std::size_t k = offset + i;
-          if (k < absent_.size() && absent_[k] && p[i] != 0.0 && !is_fill(p[i]))
-            fail("absent_pft_pools", name, static_cast<std::int64_t>(k), p[i], 0.0,
-                 pft_type_[k] == 0 ? "bare ground holds a vegetation pool" : "a PFT with zero weight holds a pool");
+          if (k < absent_.size() && absent_[k] && p[i] != 0.0 && !is_fill(p[i])) absent_found_.push_back({name, k, p[i]});
         }
     }
-    if (is_vegc)
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t k = offset + i;
-        if (k >= pft_c_.size()) break;
-        const std::int64_t c = pft_c_[k];
-        if (c < 0 || c >= static_cast<std::int64_t>(vegc_sum_.size())) continue;
-        if (is_fill(p[i])) vegc_valid_[c] = false;
-        else vegc_sum_[c] += p[i] * pft_wtcol_[k];
-      }
   }
 
   std::size_t nlev_decomp(const VariableInfo& v) const {
@@ -419,7 +398,9 @@ class Checker {
     return std::min<std::size_t>(nlev, opt_.dzsoi_decomp.empty() ? 10 : opt_.dzsoi_decomp.size());
   }
 
-  void soil_ratio(const char* element, const std::vector<double>& fixed, const char* rule) {
+  // Soil C:N is fixed in ELM (cn_s1..4); soil C:P floats from its initial value (cn_s x
+  // np_s_new) with no bound in the source, so `floating` accepts [ref/f, ref*f].
+  void soil_ratio(const char* element, const std::vector<double>& fixed, const char* rule, bool floating) {
     bool any = false;
     for (int k = 0; k < 4; ++k) {
       const std::string c_name = "soil" + std::to_string(k + 1) + "c_vr";
@@ -449,9 +430,15 @@ class Checker {
           continue;
         }
         const double r = c[i] / x[i];
-        if (std::fabs(r / ref - 1.0) > opt_.rtol)
-          fail(rule, x_name, static_cast<std::int64_t>(i), r, ref,
-               std::string("C:") + static_cast<char>(std::toupper(element[0])) + " differs from the fixed ratio");
+        const std::string ratio = std::string("C:") + static_cast<char>(std::toupper(element[0]));
+        if (floating) {
+          const double lo = ref / opt_.stoichiometry_factor, hi = ref * opt_.stoichiometry_factor;
+          if (!(r >= lo && r <= hi))
+            fail(rule, x_name, static_cast<std::int64_t>(i), r, ref,
+                 ratio + " outside [" + num(lo) + ", " + num(hi) + "] around its initial value " + num(ref));
+        } else if (std::fabs(r / ref - 1.0) > opt_.rtol) {
+          fail(rule, x_name, static_cast<std::int64_t>(i), r, ref, ratio + " differs from the fixed ratio");
+        }
       }
     }
     if (!any) throw Skip{std::string("no soil1..4 c and ") + element + " _vr pools"};
@@ -483,48 +470,158 @@ class Checker {
     if (!any) throw Skip{std::string("no plant c/") + element + " pool pairs or parameters"};
   }
 
-  void compare_total(const std::string& total, const std::vector<double>& sum, const std::vector<bool>& valid) {
-    const auto& t = read(total);
-    for (std::size_t i = 0; i < t.size() && i < sum.size(); ++i) {
-      if (!valid[i] || is_fill(t[i])) continue;
-      if (std::fabs(t[i] - sum[i]) > opt_.rtol * std::max(std::fabs(t[i]), std::fabs(sum[i])) + 1e-8)
-        fail("column_totals", total, static_cast<std::int64_t>(i), t[i], sum[i], total + " differs from the sum of its pools");
-    }
+  bool close(double a, double b) const {
+    return std::fabs(a - b) <= opt_.rtol * std::max(std::fabs(a), std::fabs(b)) + 1e-8;
+  }
+  bool is_deadwood(const std::string& term) const {
+    return std::find(opt_.deadwood.begin(), opt_.deadwood.end(), term) != opt_.deadwood.end();
+  }
+  static bool active_at(const std::vector<double>& flags, std::size_t i) {
+    return flags.empty() || i >= flags.size() || flags[i] != 0.0;
   }
 
-  void column_totals() {
-    if (opt_.dzsoi_decomp.empty()) throw Skip{"no layer thicknesses given"};
-    bool any = false;
-    const std::pair<const char*, std::vector<const char*>> groups[] = {
-        {"totsomc", {"soil1", "soil2", "soil3", "soil4"}}, {"totlitc", {"litr1", "litr2", "litr3"}}, {"cwdc", {"cwd"}}};
-    for (const auto& [total, pools] : groups) {
-      if (!has(total)) continue;
-      bool complete = true;
-      for (const char* p : pools) complete = complete && has(std::string(p) + "c_vr");
-      if (!complete) continue;
-      any = true;
-      const std::size_t ncol = f_.info(total).count();
-      std::vector<double> sum(ncol, 0.0);
-      std::vector<bool> valid(ncol, true);
-      for (const char* p : pools) {
-        const std::string name = std::string(p) + "c_vr";
-        const VariableInfo& v = f_.info(name);
-        const auto& data = read(name);
-        const std::size_t nlev = v.shape.size() == 2 ? v.shape[1] : 1, nuse = nlev_decomp(v);
-        for (std::size_t c = 0; c < ncol; ++c)
-          for (std::size_t j = 0; j < nuse; ++j) {
-            const double x = data[c * nlev + j];
-            if (is_fill(x)) valid[c] = false;
-            else sum[c] += x * opt_.dzsoi_decomp[j];
-          }
+  // ELM's summaries (veg_cs_summary, col_cs_summary and the N/P analogues): each total the
+  // file holds, whose every term it also holds, at the level of its own dimension. pft
+  // terms of a column total are averaged over the column's active pfts with pfts1d_wtcol
+  // (p2c); (column, levgrnd) terms are integrated over nlevdecomp with dzsoi_decomp.
+  // ELM recomputes totals only on active pfts/columns (filter_soilp/soilc): an inactive one
+  // may hold its last (cold-start) value instead, 0, or that value with the dead wood
+  // before the AD-exit multiplication by spinup_mortality_factor.
+  void totals() {
+    if (opt_.totals.empty()) throw Skip{"no totals given"};
+    std::vector<std::string> checked, skipped;
+    for (const auto& spec : opt_.totals) {
+      if (!has(spec.name)) continue;
+      const VariableInfo& tv = f_.info(spec.name);
+      if (tv.dims.size() != 1 || (tv.dims[0] != "pft" && tv.dims[0] != "column")) {
+        skipped.push_back(spec.name + " (not on pft or column)");
+        continue;
       }
-      compare_total(total, sum, valid);
+      const bool pft_level = tv.dims[0] == "pft";
+      std::vector<std::string> terms, missing;
+      for (const auto& t : spec.terms) (has(t) ? terms : missing).push_back(t);
+      for (const auto& t : spec.optional)
+        if (has(t)) terms.push_back(t);
+      std::string why;
+      if (!missing.empty()) {
+        why = "no ";
+        for (std::size_t k = 0; k < missing.size(); ++k) why += (k ? ", " : "") + missing[k];
+      }
+      for (const auto& t : terms) {
+        if (!why.empty()) break;
+        const VariableInfo& v = f_.info(t);
+        const bool on_pft = v.dims.size() == 1 && v.dims[0] == "pft";
+        const bool on_col = !v.dims.empty() && v.dims[0] == "column" && v.dims.size() <= 2;
+        if (pft_level ? !on_pft : !(on_col || on_pft)) why = t + " is on (" + (v.dims.empty() ? "" : v.dims[0]) + ")";
+        else if (on_pft && !pft_level && (pft_c_.empty() || pft_wtcol_.empty())) why = "no pfts1d_column_index / wtcol";
+        else if (on_col && v.dims.size() == 2 && opt_.dzsoi_decomp.empty()) why = "no layer thicknesses given";
+      }
+      if (!why.empty()) {
+        skipped.push_back(spec.name + " (" + why + ")");
+        continue;
+      }
+      const std::size_t n = tv.count();
+      std::vector<double> sum(n, 0.0), stale(n, 0.0);
+      std::vector<char> valid(n, 1);
+      for (const auto& t : terms) {
+        const VariableInfo& v = f_.info(t);
+        const auto& x = read(t);
+        const bool dead = is_deadwood(t) && opt_.spinup_mortality_factor > 0;
+        const double scale = dead ? 1.0 / opt_.spinup_mortality_factor : 1.0;
+        if (v.dims[0] == "pft" && pft_level) {
+          for (std::size_t i = 0; i < n && i < x.size(); ++i) {
+            if (is_fill(x[i])) valid[i] = 0;
+            sum[i] += x[i];
+            stale[i] += x[i] * scale;
+          }
+        } else if (v.dims[0] == "pft") {  // p2c: active pfts, weighted by pfts1d_wtcol
+          for (std::size_t i = 0; i < x.size() && i < pft_c_.size(); ++i) {
+            const std::int64_t c = pft_c_[i];
+            if (c < 0 || c >= static_cast<std::int64_t>(n) || !active_at(pft_active_, i) || !(pft_wtcol_[i] != 0)) continue;
+            if (is_fill(x[i])) valid[c] = 0;
+            sum[c] += x[i] * pft_wtcol_[i];
+            stale[c] += x[i] * pft_wtcol_[i] * scale;
+          }
+        } else if (v.dims.size() == 2) {
+          const std::size_t nlev = v.shape[1], nuse = nlev_decomp(v);
+          for (std::size_t c = 0; c < n; ++c)
+            for (std::size_t j = 0; j < nuse; ++j) {
+              const double y = x[c * nlev + j];
+              if (is_fill(y)) valid[c] = 0;
+              sum[c] += y * opt_.dzsoi_decomp[j];
+              stale[c] += y * opt_.dzsoi_decomp[j];
+            }
+        } else {
+          for (std::size_t c = 0; c < n && c < x.size(); ++c) {
+            if (is_fill(x[c])) valid[c] = 0;
+            sum[c] += x[c];
+            stale[c] += x[c];
+          }
+        }
+      }
+      const auto& t = read(spec.name);
+      const auto& active = pft_level ? pft_active_ : col_active_;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!valid[i] || is_fill(t[i]) || close(t[i], sum[i])) continue;
+        if (!active_at(active, i) && (t[i] == 0.0 || close(t[i], stale[i]))) continue;
+        fail("totals", spec.name, static_cast<std::int64_t>(i), t[i], sum[i],
+             spec.name + " differs from the sum of its " + std::to_string(terms.size()) + " terms (ELM's summary)");
+      }
+      checked.push_back(spec.name + (pft_level ? " (pft)" : " (column)"));
     }
-    if (saw_vegc_) {
-      any = true;
-      compare_total("totvegc", vegc_sum_, vegc_valid_);
+    std::string note;
+    if (!checked.empty()) {
+      note = "checked:";
+      for (const auto& c : checked) note += " " + c;
     }
-    if (!any) throw Skip{"no column totals with all their pools"};
+    if (!skipped.empty()) {
+      note += std::string(note.empty() ? "" : "; ") + "not checkable:";
+      for (const auto& c : skipped) note += " " + c;
+    }
+    if (!note.empty()) report_.notes["totals"] = note;
+    if (checked.empty()) throw Skip{skipped.empty() ? "no totals in the file" : note};
+  }
+
+  bool is_seed(const std::string& pool, double v) const {
+    auto it = opt_.seed_carbon.find(pool);
+    if (it == opt_.seed_carbon.end()) return false;
+    for (double s : it->second)
+      if (std::fabs(v - s) <= 1e-9 * std::max(1.0, std::fabs(s))) return true;
+    return false;
+  }
+
+  // Pools on bare ground and on zero-weight pfts, found by the stream pass: ELM's cold-start
+  // seeds (veg_cs/ns/ps InitCold) are accepted on zero-weight vegetated pfts, nothing else.
+  void absent_pft_pools() {
+    if (pft_type_.empty() || pft_wtcol_.empty()) throw Skip{"no pfts1d_itypveg / pfts1d_wtcol"};
+    std::map<std::string, std::vector<double>> carbon;  // the C pools the N/P seeds refer to
+    for (const auto& a : absent_found_) {
+      const auto type = static_cast<std::size_t>(pft_type_[a.pft]);
+      std::string why;
+      if (type == 0) {
+        why = "bare ground holds a vegetation pool";
+      } else if (opt_.seed_carbon.count(a.name)) {
+        if (is_seed(a.name, a.value)) continue;
+        why = "a PFT with zero weight holds a pool other than ELM's cold-start seed";
+      } else if (auto s = opt_.seed_nutrients.find(a.name); s != opt_.seed_nutrients.end()) {
+        const std::string& cname = s->second.first;
+        if (!carbon.count(cname)) carbon[cname] = has(cname) ? read(cname) : std::vector<double>();
+        const auto& c = carbon[cname];
+        const double cv = a.pft < c.size() ? c[a.pft] : 0.0;
+        bool ok = is_seed(cname, cv) && a.value > 0;
+        auto p = opt_.pft_params.find(s->second.second);
+        if (ok && p != opt_.pft_params.end() && type < p->second.size() && p->second[type] > 0) {
+          const double r = cv / a.value, target = p->second[type];
+          ok = r >= target / opt_.stoichiometry_factor && r <= target * opt_.stoichiometry_factor;
+        }
+        if (ok) continue;
+        why = "a PFT with zero weight holds " + a.name + " that is not ELM's seed (" + cname + " seed over " +
+              s->second.second + ")";
+      } else {
+        why = "a PFT with zero weight holds a pool";
+      }
+      fail("absent_pft_pools", a.name, static_cast<std::int64_t>(a.pft), a.value, 0.0, why);
+    }
   }
 
   void weights(const char* weight, const std::vector<std::int64_t>& parent, std::size_t nparent, const char* what) {
@@ -610,13 +707,19 @@ class Checker {
   RestartFile f_;
   const CheckOptions& opt_;
   CheckReport report_;
-  std::vector<double> glat_, glon_, pft_type_, pft_wtcol_, col_lun_type_;
+  std::vector<double> glat_, glon_, pft_type_, pft_wtcol_, col_lun_type_, pft_active_, col_active_;
   std::vector<std::int64_t> col_g_, pft_g_, lun_g_, pft_c_;
   std::map<std::string, std::vector<double>> cache_;
-  std::vector<double> scratch_, vegc_sum_, absent_mask_;
+  std::vector<double> scratch_, absent_mask_;
   std::vector<unsigned char> absent_;
-  std::vector<bool> vegc_valid_;
-  bool saw_pool_ = false, saw_vegc_ = false;
+  struct Absent {
+    std::string name;
+    std::size_t pft;
+    double value;
+  };
+  std::vector<Absent> absent_found_;
+  std::set<std::string> nan_allowed_;
+  bool saw_pool_ = false;
 };
 
 }  // namespace

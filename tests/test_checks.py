@@ -19,7 +19,7 @@ from elmai.io.elm_params import default_params
 from elmai.io.sample_restart import make_sample_restart
 from tests.compiled import compile_program, run_program
 from tests.conftest import FORMATS, ROOT, read_all_netcdf4
-from tests.reference_checks import failing_cells
+from tests.test_checks_real_elm import elm_reference_failures
 
 # ---- dynamic balance check -----------------------------------------------------------
 
@@ -138,9 +138,10 @@ def test_clean_restart_passes_every_rule(tmp_path: Path, fmt: str) -> None:
     assert report.ok, report.table()
     assert set(report.rules_run) == {
         "finite", "non_negative", "soil_cn", "soil_cp", "plant_cn", "plant_cp",
-        "column_totals", "subgrid_weights", "absent_pft_pools", "spinup_state",
+        "totals", "subgrid_weights", "absent_pft_pools", "spinup_state",
     }  # fmt: skip
     assert not report.rules_skipped
+    assert "totvegc (pft)" in report.notes["totals"] and "totcolc (column)" in report.notes["totals"]
 
 
 def inject(clean: Path, tmp_path: Path, name: str, index: tuple[int, ...] | None, value) -> Path:
@@ -207,10 +208,14 @@ def test_soil_cn(clean: Path, tmp_path: Path) -> None:
 
 
 def test_soil_cp(clean: Path, tmp_path: Path) -> None:
+    """Soil C:P floats in ELM CNP (no bound in the source): within stoichiometry_factor (2)
+    of cn_s x np_s_new it passes, beyond it fails."""
     c = soil_column(clean)
-    report = check_restart(inject(clean, tmp_path, "soil4p_vr", (c, 0), lambda x: x * 0.9))
+    assert check_restart(inject(clean, tmp_path, "soil4p_vr", (c, 0), lambda x: x * 0.9)).ok
+    report = check_restart(inject(clean, tmp_path, "soil4p_vr", (c, 0), lambda x: x * 0.3))
     assert_names_cell(report, "soil_cp", "soil4p_vr", f"column={c}, levgrnd=0")
     assert report.counts["soil_cp"] == 1
+    assert report.failures[0].expected == pytest.approx(default_params().soil_cp_initial[3])
 
 
 def test_plant_cn_and_cp(clean: Path, tmp_path: Path) -> None:
@@ -221,12 +226,53 @@ def test_plant_cn_and_cp(clean: Path, tmp_path: Path) -> None:
     assert_names_cell(report, "plant_cp", "frootp", f"pft={p}")
 
 
-def test_column_totals(clean: Path, tmp_path: Path) -> None:
+def test_totals(clean: Path, tmp_path: Path) -> None:
     c = soil_column(clean)
     report = check_restart(inject(clean, tmp_path, "totsomc", (c,), lambda x: x + 100.0))
-    assert_names_cell(report, "column_totals", "totsomc", f"column={c}")
-    report = check_restart(inject(clean, tmp_path, "totvegc", (c,), lambda x: x * 1.01))
-    assert_names_cell(report, "column_totals", "totvegc", f"column={c}")
+    assert_names_cell(report, "totals", "totsomc", f"column={c}")
+    assert report.counts["totals"] == 1
+    p = first_present_pft(clean)
+    report = check_restart(inject(clean, tmp_path, "totvegc", (p,), lambda x: x * 1.01))
+    assert_names_cell(report, "totals", "totvegc", f"pft={p}")  # a pft variable, as in ELM
+    # xsmrpool is in totcolc (via totpftc) but not in totvegc
+    report = check_restart(inject(clean, tmp_path, "xsmrpool", (p,), lambda x: x - 7.0))
+    col = int(read_all_netcdf4(clean)["pfts1d_column_index"][p]) - 1
+    assert {(f.variable, f.where) for f in report.failures} == {("totcolc", f"column={col}")}
+    # an inactive zero-weight pft keeps its stale cold-start total, but not any value
+    v = read_all_netcdf4(clean)
+    q = int(np.flatnonzero((v["pfts1d_wtcol"] == 0) & (v["pfts1d_itypveg"] > 0) & (v["deadstemc"] > 0))[0])
+    assert v["totvegc"][q] != pytest.approx(v["leafc"][q] + v["leafc_storage"][q] + v["deadstemc"][q])
+    report = check_restart(inject(clean, tmp_path, "totvegc", (q,), lambda x: x + 0.5))
+    assert_names_cell(report, "totals", "totvegc", f"pft={q}")
+
+
+def test_totvegc_on_column_is_checked_the_old_way(tmp_path: Path) -> None:
+    """Old elmai testbed files carry totvegc on 'column': it is compared with the
+    pfts1d_wtcol-weighted sum (ELM's p2c) of the same terms."""
+    src = tmp_path / "pft.nc"
+    make_sample_restart(src, ngridcells=6, seed=3)
+    v = read_all_netcdf4(src)
+    col = v["pfts1d_column_index"] - 1
+    w = np.where(v["pfts1d_active"] > 0, v["pfts1d_wtcol"], 0.0)
+    per_col = np.bincount(col, weights=v["totvegc"] * w, minlength=v["cols1d_wtxy"].size)
+    dst = tmp_path / "col.nc"
+    with netCDF4.Dataset(src) as a, netCDF4.Dataset(dst, "w", format="NETCDF3_64BIT_OFFSET") as b:
+        a.set_auto_maskandscale(False)
+        for name, dim in a.dimensions.items():
+            b.createDimension(name, len(dim))
+        for name, var in a.variables.items():
+            if name == "totvegc":
+                b.createVariable(name, "f8", ("column",))[...] = per_col
+            else:
+                out = b.createVariable(name, var.dtype, var.dimensions)
+                out.set_auto_maskandscale(False)
+                out[...] = var[...]
+    report = check_restart(dst)
+    assert report.ok, report.table()
+    assert "totvegc (column)" in report.notes["totals"]
+    c = int(col[first_present_pft(src)])
+    report = check_restart(inject(dst, tmp_path, "totvegc", (c,), lambda x: x * 1.05))
+    assert_names_cell(report, "totals", "totvegc", f"column={c}")
 
 
 def test_subgrid_weights(clean: Path, tmp_path: Path) -> None:
@@ -241,9 +287,26 @@ def test_subgrid_weights(clean: Path, tmp_path: Path) -> None:
 
 def test_absent_pft_pools(clean: Path, tmp_path: Path) -> None:
     v = read_all_netcdf4(clean)
-    p = int(np.flatnonzero((v["pfts1d_wtcol"] == 0) & (v["pfts1d_itypveg"] > 0))[0])
+    absent = (v["pfts1d_wtcol"] == 0) & (v["pfts1d_itypveg"] > 0)
+    # the clean file holds ELM's cold-start seeds there, and passes
+    assert (v["leafc"][absent] + v["leafc_storage"][absent] == 1.0).all()
+    p = int(np.flatnonzero(absent)[0])
     report = check_restart(inject(clean, tmp_path, "leafc", (p,), 5.0))
     assert_names_cell(report, "absent_pft_pools", "leafc", f"pft={p}")
+    report = check_restart(inject(clean, tmp_path, "livestemc", (p,), 1.0))  # not a seeded pool
+    assert_names_cell(report, "absent_pft_pools", "livestemc", f"pft={p}")
+    n = "leafn" if v["leafn"][p] > 0 else "leafn_storage"
+    report = check_restart(inject(clean, tmp_path, n, (p,), lambda x: x * 5))  # not seed C / leafcn
+    assert_names_cell(report, "absent_pft_pools", n, f"pft={p}")
+    bare = int(np.flatnonzero(v["pfts1d_itypveg"] == 0)[0])
+    report = check_restart(inject(clean, tmp_path, "leafc", (bare,), 1.0))  # no seeds on bare ground
+    assert_names_cell(report, "absent_pft_pools", "leafc", f"pft={bare}")
+
+
+def test_xsmrpool_may_be_negative(clean: Path) -> None:
+    v = read_all_netcdf4(clean)
+    assert v["xsmrpool"].min() < 0
+    assert check_restart(clean).counts["non_negative"] == 0
 
 
 def test_spinup_state(clean: Path, tmp_path: Path) -> None:
@@ -268,7 +331,7 @@ def test_parity_with_numpy_reference(clean: Path, tmp_path: Path) -> None:
             idx = rng.choice(flat.size, 5, replace=False)
             flat[idx] = np.where(flat[idx] < 1e35, flat[idx] * rng.choice([-1.0, 1.3], 5), flat[idx])
             ds.variables[name][...] = flat.reshape(x.shape)
-    ref = failing_cells(path, default_params().soil_cn)
+    ref = elm_reference_failures(path)
     report = check_restart(path, max_per_rule=10_000)
     for rule, cells in ref.items():
         got = {(f.variable, f.index) for f in report.failures if f.rule == rule}

@@ -1,8 +1,11 @@
-// Static validation of an ELM restart before an expensive run: every value finite,
-// pools non-negative, fixed soil stoichiometry, plant stoichiometry within PFT bounds,
-// column totals equal to their pools, subgrid weights summing to 1, pools zero where a
-// PFT is absent, spinup_state consistent with the pools. Fill values (ELM's spval,
-// 1e36) are recognised and never flagged.
+// Static validation of an ELM restart before an expensive run: every value finite (NaN
+// allowed only in the named diagnostics ELM itself leaves NaN), pools non-negative (but
+// the signed ones, xsmrpool), fixed soil C:N, floating soil C:P within a factor of its
+// initial value, plant stoichiometry within PFT bounds, ELM's pft and column totals equal
+// to their terms, subgrid weights summing to 1, pools zero where a PFT is absent (but
+// ELM's cold-start seeds), spinup_state consistent with the pools. Fill values (ELM's
+// spval, 1e36) are recognised and never flagged. The ELM vocabulary (which totals, their
+// terms, the seeds, the NaN diagnostics) comes from the caller (elmai.io.elm_names).
 #pragma once
 
 #include <cstdint>
@@ -12,17 +15,31 @@
 
 namespace elmai {
 
+struct TotalSpec {
+  std::string name;                    // e.g. totvegc (pft) or totcolc (column)
+  std::vector<std::string> terms;      // all must be in the file for the total to be checked
+  std::vector<std::string> optional;   // added where present (crop terms)
+};
+
 struct CheckOptions {
   double rtol = 1e-6;                  // ratios, totals
   double negative_tolerance = 1e-10;   // pools below -this are negative
   double weight_tolerance = 1e-6;      // |sum of weights - 1|
   double stoichiometry_factor = 2.0;   // plant C:N, C:P within [param/f, param*f]
   std::vector<double> soil_cn;         // soil1..soil4 (ELM cn_s1..cn_s4)
-  std::vector<double> soil_cp;         // empty: each pool's C:P must be uniform (median)
+  std::vector<double> soil_cp;         // initial soil1..4 C:P (cn_s x np_s_new); floats within
+                                       // [cp/f, cp*f], f = stoichiometry_factor (empty: median)
   std::map<std::string, std::vector<double>> pft_params;  // leafcn, frootcn, ... by PFT type
   std::vector<double> dzsoi_decomp;    // BGC layer thicknesses (m)
   double normal_passive_fraction = 0.3;  // AD files whose soil4 share exceeds this are flagged
   int max_per_rule = 50;               // failures kept per rule (all are counted)
+  std::vector<std::string> nan_allowed;    // variables where NaN is ELM's (diagnostics)
+  std::vector<std::string> signed_pools;   // pools never flagged negative (xsmrpool)
+  std::vector<TotalSpec> totals;           // ELM's summaries
+  std::map<std::string, std::vector<double>> seed_carbon;  // C pool -> seeds on zero-weight pfts
+  std::map<std::string, std::pair<std::string, std::string>> seed_nutrients;  // N/P pool -> (C pool, param)
+  std::vector<std::string> deadwood;       // pools scaled by spinup_mortality_factor at AD exit (deadstemc, ...)
+  double spinup_mortality_factor = 1.0;
 };
 
 struct CheckFailure {
@@ -40,6 +57,7 @@ struct CheckReport {
   std::map<std::string, std::int64_t> counts;  // every failure, by rule
   std::vector<std::string> rules_run;
   std::map<std::string, std::string> rules_skipped;  // rule -> why
+  std::map<std::string, std::string> notes;          // rule -> what it covered
   bool ok() const;
 };
 

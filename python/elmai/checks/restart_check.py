@@ -1,7 +1,10 @@
 """Static validation of an ELM restart (`elmai check FILE`), run by the compiled core.
 
-Rules: finite, non_negative, soil_cn, soil_cp, plant_cn, plant_cp, column_totals,
-subgrid_weights, absent_pft_pools, spinup_state (docs/checks.md describes each).
+Rules: finite, non_negative, soil_cn, soil_cp, plant_cn, plant_cp, totals,
+subgrid_weights, absent_pft_pools, spinup_state (docs/checks.md describes each, with the
+E3SM source of every exception). ELM's vocabulary (the NaN diagnostics, the totals and
+their terms, the cold-start seeds, the signed pools) comes from elmai.io.elm_names and is
+passed to the compiled core as options.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from elmai import _core
+from elmai.io import elm_names as N
 from elmai.io.elm_params import ElmParams, default_params
 from elmai.io.soil_levels import DZSOI_DECOMP
 
@@ -39,6 +43,7 @@ class RestartCheckReport:
     counts: dict[str, int]
     rules_run: list[str]
     rules_skipped: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # rule -> what it covered
 
     @property
     def ok(self) -> bool:
@@ -56,6 +61,9 @@ class RestartCheckReport:
             lines.append(f"  {'ok  ' if n == 0 else 'FAIL'} {rule:<17} {n:>8} failure(s)")
         for rule, why in self.rules_skipped.items():
             lines.append(f"  skip {rule:<17} ({why})")
+        for rule, note in self.notes.items():
+            if rule not in self.rules_skipped:
+                lines.append(f"  note {rule:<17} {note}")
         for rule in self.rules_run:
             shown = [f for f in self.failures if f.rule == rule][:limit]
             for f in shown:
@@ -80,11 +88,16 @@ def check_restart(
     stoichiometry_factor: float = 2.0,
     soil_cp: Sequence[float] | None = None,
     max_per_rule: int = 50,
+    spinup_mortality_factor: float = N.OLMT_SPINUP_MORTALITY_FACTOR,
 ) -> RestartCheckReport:
     """Validate a restart. `params` (default: ELM's, see elmai.io.elm_params) gives the soil
-    C:N and the PFT stoichiometry; `soil_cp` the soil C:P (default: each pool's C:P must be
-    the same in every cell and level, as fixed ratios are)."""
+    C:N, the initial soil C:P (cn_s x np_s_new) and the PFT stoichiometry; `soil_cp`
+    overrides the initial soil C:P. Soil C:P floats in ELM CNP: it passes within
+    [cp / stoichiometry_factor, cp * stoichiometry_factor]. `spinup_mortality_factor` is the
+    one of the run that wrote the file (OLMT: 10): dead-wood seeds on zero-weight pfts may
+    be scaled by it (AD exit)."""
     p = params or default_params()
+    cp = p.soil_cp_initial if soil_cp is None else soil_cp
     options: dict[str, Any] = {
         "rtol": rtol,
         "negative_tolerance": negative_tolerance,
@@ -94,9 +107,18 @@ def check_restart(
         "dzsoi_decomp": DZSOI_DECOMP.tolist(),
         "pft_params": {k: p.pft[k].tolist() for k in PLANT_PARAMETERS if k in p.pft},
         "max_per_rule": max_per_rule,
+        "soil_cp": [float(x) for x in cp],
+        "nan_allowed": list(N.ELM_NAN_DIAGNOSTICS),
+        "signed_pools": list(N.ELM_SIGNED_POOLS),
+        "totals": [
+            {"name": name, "terms": list(terms), "optional": list(optional)}
+            for name, (terms, optional) in N.ELM_TOTALS.items()
+        ],
+        "seed_carbon": N.seed_carbon(spinup_mortality_factor),
+        "seed_nutrients": N.seed_nutrients(),
+        "deadwood": [f"{d}{e}" for d in N.ELM_DEADWOOD_POOLS for e in N.ELEMENTS],  # not storage/xfer
+        "spinup_mortality_factor": float(spinup_mortality_factor),
     }
-    if soil_cp is not None:
-        options["soil_cp"] = [float(x) for x in soil_cp]
     raw = _core.check_restart(os.fspath(path), options)
     return RestartCheckReport(
         path=raw["path"],
@@ -104,4 +126,5 @@ def check_restart(
         counts=dict(raw["counts"]),
         rules_run=list(raw["rules_run"]),
         rules_skipped=dict(raw["rules_skipped"]),
+        notes=dict(raw.get("notes", {})),
     )

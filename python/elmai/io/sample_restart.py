@@ -3,7 +3,11 @@
 Used by the tests (every read is checked against netCDF4-python on these files) and
 the benchmarks (a restart with as many variables as a real one carries). The pools
 have plausible magnitudes and depth profiles but are not a model state: equilibrium
-states come from the testbed.
+states come from the testbed. The layout follows the real ELM restart of ../shared/data/elm:
+zero-weight pfts are inactive and hold ELM's cold-start seeds (leafc or leafc_storage 1,
+dead stem 0.1 x spinup_mortality_factor, N and P from the PFT stoichiometry) with the stale
+cold-start totvegc; totvegc is a pft variable (displayed + storage + xfer + cpool + gresp,
+not xsmrpool, which goes negative); column totals are ELM's summaries (no cwdc).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from elmai.io import elm_names as N
-from elmai.io import elm_params, soil_levels
+from elmai.io import soil_levels
 from elmai.io.elm_params import default_params
 from elmai.io.netcdf_writer import write_netcdf
 
-SOIL_CP: dict[str, float] = dict(zip(("soil1", "soil2", "soil3", "soil4"), elm_params.SOIL_CP, strict=True))
+SOIL_CP: dict[str, float] = dict(
+    zip(("soil1", "soil2", "soil3", "soil4"), default_params().soil_cp_initial, strict=True)
+)
 
 
 def _double_attrs(long_name: str, units: str) -> dict[str, Any]:
@@ -134,7 +140,7 @@ def make_sample_restart(
     sub("pfts1d_itypveg", "pft", pft_type, "pft vegetation type", True)
     sub("pfts1d_itypcol", "pft", col_type[pft_c], "pft column type", True)
     sub("pfts1d_ityplun", "pft", col_type[pft_c], "pft landunit type", True)
-    sub("pfts1d_active", "pft", np.ones(npft), "true => do computations on this pft", True)
+    sub("pfts1d_active", "pft", (wtcol > 0).astype(float), "true => do computations on this pft", True)
 
     # PFT pools: zero where the PFT is absent or bare; no wood on grasses; plant C:N and
     # C:P from the ELM parameters (leafcn, frootcn, livewdcn, deadwdcn and the cp analogues).
@@ -145,10 +151,21 @@ def make_sample_restart(
               "livecroot": "livewd", "deadcroot": "deadwd"}  # fmt: skip
     base = {"leaf": 150, "froot": 200, "livestem": 300, "deadstem": 6000, "livecroot": 90, "deadcroot": 1800}
     pft_carbon: dict[str, np.ndarray] = {}
-    for pool in N.PFT_POOLS:
+    # ELM's cold-start seeds on zero-weight (inactive) vegetated pfts (veg_cs%InitCold), the
+    # dead stem after the AD exit multiplied by spinup_mortality_factor (veg_cs_restart)
+    seeded = (~present) & (pft_type > 0) & np.isin(pft_c, veg_cols)
+    evergreen = params["evergreen"][pft_type] > 0
+    mortality = N.OLMT_SPINUP_MORTALITY_FACTOR
+    seed = {
+        "leafc": np.where(seeded & evergreen, 1.0, 0.0),
+        "leafc_storage": np.where(seeded & ~evergreen, 1.0, 0.0),
+        "deadstemc": np.where(seeded & woody, 0.1 * mortality, 0.0),
+    }
+    for pool in N.PFT_TISSUES:
         has_pool = vegetated & (woody | (pool in ("leaf", "froot")))
         for suffix, f in (("", 1.0), ("_storage", 0.2), ("_xfer", 0.01)):
             c = np.where(has_pool, base[pool] * f * rng.lognormal(0, 0.5, npft), 0.0)
+            c = c + seed.get(f"{pool}c{suffix}", 0.0)
             pft_carbon[f"{pool}c{suffix}"] = c
             cn = params[f"{stoich[pool]}cn"][pft_type]
             cp = params[f"{stoich[pool]}cp"][pft_type]
@@ -160,6 +177,21 @@ def make_sample_restart(
                     data,
                     _double_attrs(f"{pool} {element}{suffix}", units),
                 )
+    # The other pft pools of ELM's totvegc, and xsmrpool (maintenance-respiration deficit,
+    # legitimately negative) and the truncation sink that totcolc adds
+    extra = {
+        "cpool": np.where(vegetated, rng.uniform(0, 250, npft), 0.0),
+        "gresp_storage": np.where(vegetated, rng.uniform(0, 20, npft), 0.0),
+        "gresp_xfer": np.where(vegetated, rng.uniform(0, 2, npft), 0.0),
+        "xsmrpool": np.where(vegetated, rng.uniform(-60, 5, npft), 0.0),
+        "pft_ctrunc": np.zeros(npft),
+    }
+    for name, data in extra.items():
+        v[name] = (("pft",), data, _double_attrs(name, "gC/m2"))
+    totvegc = sum(pft_carbon.values()) + extra["cpool"] + extra["gresp_storage"] + extra["gresp_xfer"]
+    # inactive pfts keep the total of their cold start (dead stem before the AD exit)
+    totvegc = np.where(seeded, totvegc - pft_carbon["deadstemc"] * (1 - 1 / mortality), totvegc)
+    v["totvegc"] = (("pft",), totvegc, _double_attrs("totvegc", "gC/m2"))
     lai = np.where(vegetated, rng.uniform(0.2, 7, npft), 0.0)
     sai = np.where(vegetated, rng.uniform(0.1, 1.5, npft), 0.0)
     v["tlai"] = (("pft",), lai, _double_attrs("one-sided leaf area index", "m2/m2"))
@@ -189,14 +221,22 @@ def make_sample_restart(
     def column_stock(pools: tuple[str, ...]) -> np.ndarray:
         return np.where(lake, N.SPVAL, sum(soil_levels.stock(stocks[p]) for p in pools))
 
-    totvegc = np.zeros(nc)
-    np.add.at(totvegc, pft_c, sum(pft_carbon.values()) * wtcol)
+    # ELM's column summaries (col_cs_summary): totpftc = p2c(totvegc + xsmrpool + ctrunc)
+    totpftc = np.zeros(nc)
+    np.add.at(
+        totpftc, pft_c, np.where(present, (totvegc + extra["xsmrpool"] + extra["pft_ctrunc"]) * wtcol, 0.0)
+    )
     totsomc = column_stock(("soil1", "soil2", "soil3", "soil4"))
     totlitc = column_stock(("litr1", "litr2", "litr3"))
-    cwdc = column_stock(("cwd",))
-    totcolc = np.where(lake, N.SPVAL, totvegc + totsomc + totlitc + cwdc)
-    for name, data in (("totsomc", totsomc), ("totlitc", totlitc), ("cwdc", cwdc), ("totvegc", totvegc),
-                       ("totcolc", totcolc)):  # fmt: skip
+    cwdc = column_stock(("cwd",))  # not in restarts: a term of totcolc only
+    prod = {"prod1c": np.zeros(nc), "prod10c": np.zeros(nc), "prod100c": np.zeros(nc)}
+    v["col_ctrunc_vr"] = (
+        ("column", "levgrnd"),
+        np.where(lake[:, None], N.SPVAL, np.zeros((nc, N.NLEVGRND))),
+        _double_attrs("col_ctrunc_vr", "gC/m3"),
+    )
+    totcolc = np.where(lake, N.SPVAL, totpftc + totsomc + totlitc + cwdc + sum(prod.values()))
+    for name, data in (("totsomc", totsomc), ("totlitc", totlitc), ("totcolc", totcolc), *prod.items()):
         v[name] = (("column",), data, _double_attrs(name, "gC/m2"))
     v["scalaravg_col"] = (
         ("column", "levgrnd"),
