@@ -41,15 +41,31 @@ def test_restart_has_elm_names_and_passes_every_check(run10) -> None:
     assert report.ok and not report.rules_skipped, report.table()
     with netCDF4.Dataset(path) as ds:
         ds.set_auto_mask(False)
-        assert ds.dimensions["pft"].size == grid.ngrid * 17 and ds.dimensions["levgrnd"].size == 15
+        # natural column (17 pfts) + 3 urban landunits x 5 columns (1 pft each) per gridcell
+        assert ds.dimensions["pft"].size == grid.ngrid * (17 + 15) and ds.dimensions["levgrnd"].size == 15
+        assert ds.dimensions["column"].size == grid.ngrid * 16
         assert int(ds["spinup_state"][...]) == 0 and ds.getncattr("case_id") == "tb"
+        natural = np.nonzero(ds["cols1d_ityp"][...] == 1)[0]
+        assert natural.size == grid.ngrid
+        order = np.argsort(ds["cols1d_gridcell_index"][...][natural])
         soil4 = ds["soil4c_vr"][...]
-        assert soil4.shape == (grid.ngrid, 15) and np.all(soil4[:, 10:] == 0)
-        np.testing.assert_array_equal(soil4[:, :10], state.soil_c[7])
-        np.testing.assert_array_equal(ds["deadstemc"][...], state.veg_c[3].reshape(-1))
+        assert soil4.shape == (grid.ngrid * 16, 15) and np.all(soil4[:, 10:] == 0)
+        np.testing.assert_array_equal(soil4[natural[order], :10], state.soil_c[7])
+        special = np.setdiff1d(np.arange(soil4.shape[0]), natural)
+        assert np.all(soil4[special] == 0) and np.all(ds["scalaravg_col"][...][special] == 1e36)
+        on_natural = np.isin(ds["pfts1d_column_index"][...] - 1, natural)
+        dead = ds["deadstemc"][...][on_natural]
+        live = model.wtcol.reshape(-1) > 0
+        np.testing.assert_array_equal(dead[live], state.veg_c[3].reshape(-1)[live])
+        # zero-weight pfts hold ELM's cold-start seeds (deadstemc 0.1 on woody types, else 0)
+        woody = model.params.pft["woody"][np.tile(np.arange(17), grid.ngrid)] >= 1
+        types = np.tile(np.arange(17), grid.ngrid)
+        np.testing.assert_array_equal(dead[~live], np.where(woody & (types > 0), 0.1, 0.0)[~live])
         assert ds["cols1d_gridcell_index"][0] == 1  # 1-based, as ELM writes
-        for name in ("totvegc", "totsomc", "totlitc", "cwdc", "totcolc", "tlai", "pfts1d_wtcol", "sminn_vr"):
+        for name in ("totvegc", "totsomc", "totlitc", "totcolc", "totcoln", "totcolp", "cwdp", "tlai",
+                     "pfts1d_wtcol", "sminn_vr", "cpool", "xsmrpool", "gresp_storage"):  # fmt: skip
             assert name in ds.variables
+        assert "cwdc" not in ds.variables and ds["totvegc"].dimensions == ("pft",)
 
 
 def test_read_back_is_exact_and_continuation_is_identical(run10) -> None:
@@ -84,5 +100,5 @@ def test_wrong_grid_is_refused(run10) -> None:
     other = Model(
         default_params(), surface.pft_weights, surface.pct_sand[0], climate.annual_mean_temperature_c()
     )
-    with pytest.raises(elmai.errors.ShapeError, match="columns"):
+    with pytest.raises(elmai.errors.ShapeError, match="gridcells"):
         read_testbed_state(path, other)

@@ -43,6 +43,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also write the matrix equilibrium (<case>.equilibrium.elm.r.*): an AI spin-up's target",
     )
+    run.add_argument(
+        "--topounits",
+        type=int,
+        choices=(1, 2),
+        default=None,
+        help="topounits per gridcell (default 1, or the --restart's): each has its own natural column",
+    )
+    run.add_argument(
+        "--crop",
+        action="store_true",
+        default=None,
+        help="a crop landunit (c3_crop, c3_irrigated columns, zero pools) takes the crop PFTs' share",
+    )
+    run.add_argument(
+        "--forcing-form",
+        choices=("monthly", "cpl_bypass", "datm"),
+        default="monthly",
+        help="also write the forcing 3-hourly in a real ELM form (cpl_bypass files or datm streams)",
+    )
+    run.add_argument(
+        "--glacier-cells",
+        action="store_true",
+        default=None,
+        help="the coldest ice-sheet gridcells are all glacier (no active natural vegetation)",
+    )
     run.set_defaults(func=cmd_run)
 
     ver = ts.add_parser(
@@ -105,6 +130,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         first_year=args.first_year,
         seed=args.seed,
         equilibrium=args.equilibrium,
+        topounits=args.topounits,
+        crop=args.crop,
+        glacier_cells=args.glacier_cells,
+        forcing_form=args.forcing_form,
     )
     report(result)
     return 0 if result.balance_failures == 0 else 1

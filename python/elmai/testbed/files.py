@@ -12,7 +12,7 @@ from elmai.io.elm_names import NATPFT, NATPFT_NAMES, SPVAL
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.testbed.climate import FORCING_VARIABLES, MID_MONTH_DAY, Climate
 from elmai.testbed.grid import LandGrid
-from elmai.testbed.surface import NLEVSOI, Surface
+from elmai.testbed.surface import CFT_TYPES, NLEVSOI, Surface
 
 FORCING_UNITS = {
     "TBOT": ("temperature at the lowest atmospheric level", "K"),
@@ -34,7 +34,9 @@ def _attrs(long_name: str, units: str, fill: Any = None) -> dict[str, Any]:
 
 def write_surface(path: str | os.PathLike[str], grid: LandGrid, surface: Surface) -> None:
     """ELM surface data: PCT_NAT_PFT(natpft), PCT_SAND/PCT_CLAY/ORGANIC(nlevsoi),
-    LANDFRAC_PFT, PFTDATA_MASK, AREA, LATIXY, LONGXY on (lsmlat, lsmlon)."""
+    LANDFRAC_PFT, PFTDATA_MASK, AREA, LATIXY, LONGXY, and the landunit percentages
+    PCT_NATVEG, PCT_URBAN(numurbl), PCT_LAKE, PCT_WETLAND, PCT_GLACIER, PCT_CROP (and
+    PCT_CFT(cft) with a crop landunit) on (lsmlat, lsmlon); they sum to 100 on land."""
     lon2, lat2 = np.meshgrid(grid.lon, grid.lat)
     pct_pft = grid.to_map(surface.pct_nat_pft, fill=0.0)
     pct_pft[0][~grid.land] = 100.0  # ocean cells: all bare, as ELM's tools write them
@@ -54,7 +56,22 @@ def write_surface(path: str | os.PathLike[str], grid: LandGrid, surface: Surface
         ),
         "PFTDATA_MASK": field(dims2, grid.land.astype(np.int32), "land mask from pft dataset"),
         "PCT_NATVEG": field(
-            dims2, np.where(grid.land, 100.0, 0.0), "total percent natural vegetation landunit"
+            dims2, grid.to_map(surface.pct_natveg, fill=0.0), "total percent natural vegetation landunit"
+        ),
+        "PCT_CROP": field(
+            dims2, grid.to_map(surface._pct(surface.pct_crop), fill=0.0), "total percent crop landunit"
+        ),
+        "PCT_URBAN": field(
+            ("numurbl",) + dims2,
+            grid.to_map(surface._pct(surface.pct_urban, (3,)), fill=0.0),
+            "percent urban for each density type",
+        ),
+        "PCT_LAKE": field(dims2, grid.to_map(surface._pct(surface.pct_lake), fill=0.0), "percent lake"),
+        "PCT_WETLAND": field(
+            dims2, grid.to_map(surface._pct(surface.pct_wetland), fill=0.0), "percent wetland"
+        ),
+        "PCT_GLACIER": field(
+            dims2, grid.to_map(surface._pct(surface.pct_glacier), fill=0.0), "percent glacier"
         ),
         "PCT_NAT_PFT": field(
             ("natpft",) + dims2, pct_pft, "percent plant functional type on the natural veg landunit"
@@ -65,12 +82,23 @@ def write_surface(path: str | os.PathLike[str], grid: LandGrid, surface: Surface
             soil, grid.to_map(surface.organic, fill=0.0), "organic matter density at soil levels", "kg/m3"
         ),
     }
+    dims = {
+        "lsmlat": grid.lat.size,
+        "lsmlon": grid.lon.size,
+        "natpft": NATPFT,
+        "nlevsoi": NLEVSOI,
+        "numurbl": 3,
+    }
+    if surface.pct_cft is not None:
+        variables["cft"] = (("cft",), np.array(CFT_TYPES, dtype=np.int32), {"long_name": "indices of CFTs"})
+        variables["PCT_CFT"] = field(("cft",) + dims2, grid.to_map(surface.pct_cft, fill=0.0),
+                                     "percent crop functional type on the crop landunit")  # fmt: skip
+        dims["cft"] = len(CFT_TYPES)
     gatts = {
         "title": "elmai testbed surface data (ELM surfdata names)",
         "resolution_deg": np.float64(grid.resolution),
         **{f"ipft_{name}": np.int32(i) for i, name in enumerate(NATPFT_NAMES)},
     }
-    dims = {"lsmlat": grid.lat.size, "lsmlon": grid.lon.size, "natpft": NATPFT, "nlevsoi": NLEVSOI}
     write_netcdf(path, variables, gatts, format="NETCDF3_64BIT_OFFSET", dims=dims)
 
 

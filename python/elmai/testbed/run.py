@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from elmai.checks import check_balance
+from elmai.errors import InvalidArgumentError, VariableNotFoundError
+from elmai.io.elm_names import ISTSOIL
 from elmai.io.elm_params import CTC_PARAMETERS, PFT_PARAMETERS, ElmParams, default_params, read_params
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.testbed.climate import DAYS_IN_MONTH
 from elmai.testbed.dynamics import State
 from elmai.testbed.files import write_forcing, write_surface
 from elmai.testbed.history import history_name, write_history
-from elmai.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
+from elmai.testbed.restart import read_setup, read_testbed_state, restart_name, write_testbed_restart
 from elmai.testbed.world import World
 
 # CLM5's spin-up criterion: < 3% of land area with |dTOTECOSYSC/dt| > 1 gC/m2/yr. The drift
@@ -76,6 +78,32 @@ def write_params(path: str | os.PathLike[str], params: ElmParams) -> None:
                  format="NETCDF3_CLASSIC")  # fmt: skip
 
 
+def _layout_setup(path: str | os.PathLike[str]) -> dict:
+    """The layout options a testbed restart was written with (none for other files)."""
+    try:
+        return read_setup(path)
+    except VariableNotFoundError:  # not a testbed restart: the caller's options, or the defaults
+        return {}
+
+
+FORCING_FORMS = ("monthly", "cpl_bypass", "datm")
+
+
+def write_forcing_form(folder: Path, form: str, grid, climate) -> list[Path]:
+    """The testbed's forcing, 3-hourly, in one of ELM's real forms: cpl_bypass per-variable
+    files (GSWP3_<VAR>_<years>_z01.nc + zone_mappings.txt) or datm Solr/Prec/TPQWL streams."""
+    from elmai.testbed import forcing_forms as ff
+
+    if form not in FORCING_FORMS:
+        raise InvalidArgumentError(f"forcing form must be one of {', '.join(FORCING_FORMS)}, not {form!r}")
+    series = ff.climate_series(climate, steps_per_day=8)
+    if form == "cpl_bypass":
+        return ff.write_cpl_bypass_files(folder, series, grid.cell_lat, grid.cell_lon, steps_per_day=8)
+    nlat, nlon = grid.lat.size, grid.lon.size
+    maps = {k: ff.to_map(v, grid.jxy - 1, grid.ixy - 1, nlat, nlon) for k, v in series.items()}
+    return ff.write_datm_streams(folder, maps, grid.lat, grid.lon, steps_per_day=8)
+
+
 def run_testbed(
     out: str | os.PathLike[str],
     resolution: float = 2.0,
@@ -92,6 +120,10 @@ def run_testbed(
     seed: int = 0,
     progress: bool = True,
     equilibrium: bool = False,
+    topounits: int | None = None,
+    crop: bool | None = None,
+    glacier_cells: bool | None = None,
+    forcing_form: str = "monthly",
 ) -> RunResult:
     """Run `years` simulated years and write restarts `<case>.elm.r.YYYY-01-01-00000.nc` at
     the start of each year in `restart_years` (and after the last year). `start_from` is a
@@ -100,14 +132,32 @@ def run_testbed(
     history files are written for the last `history_years` years. `equilibrium` also writes
     the matrix equilibrium of the same world, `<case>.equilibrium.elm.r.YYYY-01-01-00000.nc`,
     dated at the first start of a forcing cycle at or after the end of the run (the target
-    of an AI spin-up)."""
+    of an AI spin-up). `topounits` (1 or 2), `crop` and `glacier_cells` set the subgrid
+    layout (see World); left None they are taken from `start_from`'s testbed_* attributes
+    (so `verify` rebuilds the same world), else 1 / off. `forcing_form` "cpl_bypass" or
+    "datm" also writes the forcing, 3-hourly, in that real form under `forcing_<form>/`
+    (elmai.testbed.forcing_forms; large: 3-hourly data of every cell and year).
+
+    Global sums (GPP, NEE, TOTECOSYSC in PgC) and the criterion's area weight each gridcell
+    by the area of its natural-vegetation landunit (land area x PCT_NATVEG): the testbed
+    simulates that column only; lake, wetland, glacier, urban and crop columns hold no carbon.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     params = read_params(params_file) if params_file else default_params()
-    world = World.build(resolution, forcing_years, seed, params)
+    earlier = _layout_setup(start_from) if start_from else {}
+    topounits = int(earlier.get("topounits", 1)) if topounits is None else topounits
+    crop = bool(earlier.get("crop", 0)) if crop is None else crop
+    glacier_cells = bool(earlier.get("glacier_cells", 0)) if glacier_cells is None else glacier_cells
+    world = World.build(resolution, forcing_years, seed, params, topounits, crop, glacier_cells)
+    layout = world.layout()
+    natveg_weight = layout.landunit_weights[ISTSOIL]
     grid, climate, surface = world.grid, world.climate, world.surface
-    write_surface(out / f"surfdata_{resolution:g}deg.nc", grid, surface)
+    surfdata = f"surfdata_{resolution:g}deg.nc"
+    write_surface(out / surfdata, grid, surface)
     write_forcing(out / f"{case}.datm.forcing.nc", grid, climate)
+    if forcing_form != "monthly":
+        write_forcing_form(out / f"forcing_{forcing_form}", forcing_form, grid, climate)
     write_params(out / "clm_params.nc", params)
     if spinup not in ("native", "ad", "matrix"):
         raise ValueError(f"spinup must be 'native', 'ad' or 'matrix', not {spinup!r}")
@@ -119,7 +169,7 @@ def run_testbed(
         from elmai.testbed.equilibrium import solve_equilibrium
 
         state = solve_equilibrium(model, climate, state)
-    area = world.area_m2
+    area = world.natveg_area_m2
     result = RunResult(out=str(out), case=case, ngrid=grid.ngrid)
     setup = {
         "resolution_deg": np.float64(resolution),
@@ -127,6 +177,9 @@ def run_testbed(
         "forcing_years": np.int32(forcing_years),
         "supplement_nutrients": np.int32(supplement_nutrients),
         "spinup": spinup,
+        "topounits": np.int32(topounits),
+        "crop": np.int32(crop),
+        "glacier_cells": np.int32(glacier_cells),
     }
     wanted = set(restart_years) | {first_year + years}
     where = {
@@ -142,7 +195,7 @@ def run_testbed(
     for year in bar:
         if year in wanted and year != first_year + years:
             path = out / restart_name(case, year)
-            write_testbed_restart(path, grid, model, state, year, case, setup)
+            write_testbed_restart(path, grid, model, state, year, case, setup, layout, surfdata)
             result.restarts.append(str(path))
         start_total = model.totals(state)["C"]
         history.append(start_total)
@@ -152,7 +205,8 @@ def run_testbed(
             dt = DAYS_IN_MONTH[month] * 86400.0
             before = model.totals(state)
             # the forcing cycle follows the simulated year, so a continuation sees the same years
-            f = model.step(state, climate.month(year - 1, month), dt)
+            forcing = climate.month(year - 1, month)
+            f = model.step(state, forcing, dt)
             after = model.totals(state)
             for element, (ins, outs) in f.balance_terms().items():
                 report = check_balance(
@@ -162,7 +216,10 @@ def run_testbed(
             gpp = gpp + f.gpp * dt
             nee = nee + f.nee * dt
             if year > first_year + years - 1 - history_years:
-                write_history(out / history_name(case, year, month), grid, model, state, f, year, month, case)
+                write_history(
+                    out / history_name(case, year, month), grid, model, state, f, year, month, case,
+                    forcing=forcing, dt=dt, natveg_weight=natveg_weight,
+                )  # fmt: skip
         end_total = model.totals(state)["C"]
         if len(history) >= climate.nyears:  # one forcing cycle back: the same forcing year
             drift = (end_total - history[len(history) - climate.nyears]) / climate.nyears
@@ -182,7 +239,7 @@ def run_testbed(
         result.years.append(log)
         bar.set_postfix(nee=f"{log.nee_pgc:.2f}", diseq=f"{log.disequilibrium_area:.2f}")
     final = out / restart_name(case, first_year + years)
-    write_testbed_restart(final, grid, model, state, first_year + years, case, setup)
+    write_testbed_restart(final, grid, model, state, first_year + years, case, setup, layout, surfdata)
     result.restarts.append(str(final))
     if equilibrium:
         from elmai.testbed.equilibrium import solve_equilibrium
@@ -191,7 +248,9 @@ def run_testbed(
         end = first_year + years
         date = end + (-(end - 1)) % climate.nyears  # forcing year 0, as the solution
         path = out / restart_name(f"{case}.equilibrium", date)
-        write_testbed_restart(path, grid, model, eq, date, case, setup | {"spinup": "matrix"})
+        write_testbed_restart(
+            path, grid, model, eq, date, case, setup | {"spinup": "matrix"}, layout, surfdata
+        )
         result.restarts.append(str(path))
     log = asdict(result) | {"balance_failures": result.balance_failures}
     (out / "spinup_log.json").write_text(json.dumps(log, indent=2))

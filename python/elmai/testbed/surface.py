@@ -1,5 +1,7 @@
 """Surface data of the testbed: soil texture and organic matter per soil level, and the
-mix of ELM's 17 natural PFTs on each gridcell's vegetated column, set by climate.
+mix of ELM's 17 natural PFTs on each gridcell's vegetated column, set by climate, and the
+landunit fractions of each gridcell (PCT_NATVEG, PCT_CROP, PCT_URBAN, PCT_LAKE, PCT_WETLAND,
+PCT_GLACIER, as ELM's surface data carry them).
 
 The PFT mix follows CLM/ELM biogeography (coldest/warmest month, precipitation): each
 PFT gets a smooth suitability score, and the cell keeps its best five above 5%. Smooth
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from elmai.io.elm_names import NATPFT
+from elmai.io.elm_names import ISTCROP, ISTDLAK, ISTICE, ISTSOIL, ISTWET, NATPFT, URBAN_LANDUNITS
 from elmai.testbed.climate import Climate
 from elmai.testbed.fields import smooth_field
 from elmai.testbed.grid import LandGrid
@@ -20,6 +22,18 @@ from elmai.testbed.grid import LandGrid
 NLEVSOI = 10
 MAX_PFTS_PER_COLUMN = 5
 MIN_PFT_WEIGHT = 0.05
+# ELM's crop functional types without use_crop (create_crop_landunit): natural PFTs 0-14
+# stay on the vegetated column, c3_crop (15) and c3_irrigated (16) get one column each on
+# the crop landunit (initGridCellsMod set_landunit_crop_noncompete, cft_lb..cft_ub)
+CFT_TYPES: tuple[int, ...] = (15, 16)
+NATPFT_WITH_CROP = 15
+# Column weights on each urban landunit (roof, sunwall, shadewall, impervious road,
+# pervious road; cols1d_wtlnd), the fractions of the real Kougarok restart's urban landunits
+URBAN_COLUMN_WTLND: dict[int, tuple[float, ...]] = {
+    7: (0.6, 0.4 / 3, 0.4 / 3, 0.35 / 3, 0.05 / 3),
+    8: (0.25, 0.25, 0.25, 0.2, 0.05),
+    9: (0.25, 0.25, 0.25, 0.05, 0.2),
+}
 
 
 @dataclass
@@ -28,11 +42,46 @@ class Surface:
     pct_sand: np.ndarray  # (NLEVSOI, ngrid) percent
     pct_clay: np.ndarray  # (NLEVSOI, ngrid) percent
     organic: np.ndarray  # (NLEVSOI, ngrid) kg/m3 soil organic matter density
+    # landunit percentages of the gridcell (ELM surfdata); None: all natural vegetation
+    pct_lake: np.ndarray | None = None  # (ngrid,)
+    pct_wetland: np.ndarray | None = None  # (ngrid,)
+    pct_glacier: np.ndarray | None = None  # (ngrid,)
+    pct_urban: np.ndarray | None = None  # (3, ngrid): urban_tbd, urban_hd, urban_md
+    pct_crop: np.ndarray | None = None  # (ngrid,); None: no crop landunit
+    pct_cft: np.ndarray | None = None  # (2, ngrid) percent of the crop landunit (c3_crop, c3_irrigated)
 
     @property
     def pft_weights(self) -> np.ndarray:
         """(NATPFT, ngrid) fractions of the column (pfts1d_wtcol)."""
         return self.pct_nat_pft / 100.0
+
+    @property
+    def ngrid(self) -> int:
+        return int(self.pct_nat_pft.shape[1])
+
+    def _pct(self, x: np.ndarray | None, shape: tuple[int, ...] = ()) -> np.ndarray:
+        return np.zeros(shape + (self.ngrid,)) if x is None else x
+
+    @property
+    def pct_natveg(self) -> np.ndarray:
+        """(ngrid,) percent of the gridcell on the natural-vegetation landunit (the rest)."""
+        other = (
+            self._pct(self.pct_lake) + self._pct(self.pct_wetland) + self._pct(self.pct_glacier)
+            + self._pct(self.pct_urban, (3,)).sum(axis=0) + self._pct(self.pct_crop)
+        )  # fmt: skip
+        return np.clip(100.0 - other, 0.0, 100.0)
+
+    def landunit_weights(self) -> dict[int, np.ndarray]:
+        """{landunit type: (ngrid,) weight relative to the gridcell}; they sum to 1."""
+        w = {ISTSOIL: self.pct_natveg / 100.0}
+        if self.pct_crop is not None:
+            w[ISTCROP] = self.pct_crop / 100.0
+        for i, ltype in enumerate(URBAN_LANDUNITS):
+            w[ltype] = self._pct(self.pct_urban, (3,))[i] / 100.0
+        w[ISTDLAK] = self._pct(self.pct_lake) / 100.0
+        w[ISTWET] = self._pct(self.pct_wetland) / 100.0
+        w[ISTICE] = self._pct(self.pct_glacier) / 100.0
+        return w
 
 
 def _rise(x: np.ndarray, at: float, width: float) -> np.ndarray:
@@ -83,7 +132,37 @@ def pft_mix(suitability: np.ndarray) -> np.ndarray:
     return 100.0 * w / w.sum(axis=0, keepdims=True)
 
 
-def make_surface(grid: LandGrid, climate: Climate, seed: int = 1) -> Surface:
+def landunit_fractions(
+    grid: LandGrid, climate: Climate, seed: int = 1, glacier_cells: bool = False
+) -> dict[str, np.ndarray]:
+    """Percent of each gridcell on lake, wetland, glacier and urban landunits: lakes (up to
+    ~10%) in some cool wet cells, wetlands (up to ~12%) in wet lowland-like cells, glacier on
+    ice-sheet latitudes (|lat| >= 60 and cold, at most 90% so that the vegetated column stays
+    present, or 100% there with `glacier_cells`: gridcells without natural vegetation), urban
+    only as a tiny medium-density fraction in a few temperate cells. Drawn from their own
+    random stream, so the PFT mix and soils of a seed do not change."""
+    rng = np.random.default_rng(seed + 7919)
+    lat, lon = grid.cell_lat, grid.cell_lon
+    t_ann = climate.annual_mean_temperature_c().astype(np.float64)
+    precip = climate.annual_precipitation_mm().astype(np.float64)
+    f_lake, f_wet, f_urb = smooth_field(lat, lon, 5.0, rng, n=3)
+    lake = np.where(f_lake > 0.8, np.clip(4.0 * (f_lake - 0.8), 0, 1) * (3 + 7 * _fall(t_ann, 5, 4)), 0.0)
+    wet = np.where(f_wet > 0.9, np.clip(3.0 * (f_wet - 0.9), 0, 1) * 12 * _rise(precip, 500, 100), 0.0)
+    ice = np.where(np.abs(lat) >= 60, np.clip((-8.0 - t_ann) / 12.0, 0, 1), 0.0)
+    glacier = 100.0 * np.where(glacier_cells & (ice >= 0.9), 1.0, np.minimum(ice, 0.9))
+    lake = np.where(glacier > 0, 0.0, np.round(lake, 2))
+    wet = np.where(glacier > 0, 0.0, np.round(wet, 2))
+    urban = np.zeros((3, lat.size))
+    urban[2] = np.where((f_urb > 1.6) & (np.abs(lat) > 20) & (np.abs(lat) < 55) & (glacier == 0), 0.5, 0.0)
+    return {"lake": lake, "wetland": wet, "glacier": np.round(glacier, 2), "urban": urban}
+
+
+def make_surface(
+    grid: LandGrid, climate: Climate, seed: int = 1, crop: bool = False, glacier_cells: bool = False
+) -> Surface:
+    """Soils, the natural PFT mix and the landunit fractions. `crop`: the crop PFTs (15, 16)
+    leave the natural mix for a crop landunit (ELM's create_crop_landunit), which takes
+    their share of the natural-vegetation landunit."""
     rng = np.random.default_rng(seed)
     lat, lon = grid.cell_lat, grid.cell_lon
     t_ann = climate.annual_mean_temperature_c()
@@ -102,4 +181,17 @@ def make_surface(grid: LandGrid, climate: Climate, seed: int = 1) -> Surface:
     # organic matter: rich in cold wet soils, decreasing with depth
     rich = np.clip(60 * _fall(t_ann, 2, 4) * _rise(precip, 300, 100) + 15, 5, 130)
     organic = rich[None, :] * np.exp(-depth / 3.0)
-    return Surface(pct_nat_pft=pct, pct_sand=sand, pct_clay=clay, organic=organic)
+    lu = landunit_fractions(grid, climate, seed, glacier_cells)
+    surface = Surface(pct_nat_pft=pct, pct_sand=sand, pct_clay=clay, organic=organic)
+    surface.pct_lake, surface.pct_wetland = lu["lake"], lu["wetland"]
+    surface.pct_glacier, surface.pct_urban = lu["glacier"], lu["urban"]
+    if crop:
+        share = pct[list(CFT_TYPES)].sum(axis=0)  # percent of the natural column
+        natural = pct.copy()
+        natural[list(CFT_TYPES)] = 0.0
+        empty = natural.sum(axis=0) == 0
+        natural[0, empty] = 100.0  # all crop: the natural column is bare ground
+        surface.pct_nat_pft = 100.0 * natural / natural.sum(axis=0, keepdims=True)
+        surface.pct_cft = np.where(share > 0, 100.0 * pct[list(CFT_TYPES)] / np.maximum(share, 1e-300), 50.0)
+        surface.pct_crop = surface.pct_natveg * share / 100.0
+    return surface
