@@ -9,6 +9,7 @@ import sys
 from elmai.cli import (
     check_commands,
     explain_commands,
+    forcing_commands,
     ml_commands,
     restart_commands,
     spinup_commands,
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     uq_commands.register(sub)
     timeseries_commands.register(sub)
     explain_commands.register(sub)
+    forcing_commands.register(sub)
     return parser
 
 

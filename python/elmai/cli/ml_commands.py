@@ -22,8 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--target", help="restart at equilibrium (default: *.equilibrium.elm.r.*.nc in --run)")
     b.add_argument("--surfdata", help="surface data file (default: surfdata_*.nc in --run)")
-    b.add_argument("--forcing", help="forcing file (default: *.datm.forcing.nc in --run)")
-    b.add_argument("--params", help="ELM parameter file (default: clm_params.nc in --run)")
+    b.add_argument(
+        "--forcing",
+        help="forcing file or folder in any ELM form (cpl_bypass, datm streams, monthly, climatology; "
+        "default: *.datm.forcing.nc in --run)",
+    )
+    b.add_argument("--params", help="the case's parameter file (default: the one clm_params*.nc in --run)")
     b.add_argument("--seed", type=int, default=0, help="seed of the random and block splits")
     b.add_argument("--block-deg", type=float, default=10.0, help="size of the spatial blocks (degrees)")
     b.add_argument("--out", required=True, help="data set file (NetCDF)")
