@@ -94,3 +94,21 @@ def read_all_netcdf4(path: Path) -> dict[str, np.ndarray]:
         ds.set_auto_maskandscale(False)
         ds.set_auto_chartostring(False)
         return {name: np.asarray(var[...]) for name, var in ds.variables.items()}
+
+
+@pytest.fixture(scope="session")
+def trained_small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A spin-up model briefly trained on a 10 deg testbed world (exported, sidecar beside)."""
+    from elmai.data import build_dataset
+    from elmai.testbed.run import run_testbed
+    from elmai.training.config import TrainConfig
+    from elmai.training.export import export
+    from elmai.training.trainer import train
+
+    root = tmp_path_factory.mktemp("small_model")
+    run_testbed(root / "case", resolution=10.0, years=4, forcing_years=4, equilibrium=True, progress=False)
+    build_dataset(root / "case", 5, root / "ds.nc")
+    cfg = TrainConfig(dataset=str(root / "ds.nc"), out=str(root / "run"), epochs=4, batch_size=32, lr=0.003)
+    train(cfg, progress=False)
+    export(root / "run" / "best.pt", root / "model.pt")
+    return root / "model.pt"

@@ -19,8 +19,7 @@ from elmai.data import features as F
 from elmai.errors import ElmaiError
 from elmai.io.elm_params import default_params
 from elmai.io.soil_levels import DZSOI_DECOMP
-from elmai.models.quasi_equilibrium import LIVE_TO_DEAD, MORTALITY
-from elmai.spinup.merge import Stoichiometry
+from elmai.spinup.merge import ALL_POOLS
 from elmai.spinup.newton import newton_pools, refine_spinup, wood_map
 from elmai.spinup.run import write_checked
 from elmai.testbed.run import run_testbed
@@ -64,16 +63,18 @@ def perturbed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         soil[..., k] *= 1 + rng.uniform(-0.03, 0.03, (soil.shape[0], 1))
     pft[..., DEAD] *= 1 + rng.uniform(-0.03, 0.03, (pft.shape[0], pft.shape[1], 1))
     start = case / f"off.elm.r.{CYCLE + 1:04d}-01-01-00000.nc"
-    st = Stoichiometry.from_params(default_params())
-    write_checked(eq, start, cells, pft, soil, st, "test: slow pools moved off equilibrium", False)
+    note = "test: slow pools moved off equilibrium"
+    write_checked(eq, start, cells, pft, soil, default_params(), note, False, pools=ALL_POOLS)
     run = verify(start, CYCLE, root / "cycle", progress=False)
     end = Path(run.restarts[-1])
     return {"root": root, "eq": eq, "start": start, "end": end}
 
 
 def test_wood_cycle_map_matches_its_closed_form() -> None:
-    t, a, m = 7.0, LIVE_TO_DEAD, MORTALITY
-    p = wood_map(t)
+    prm = default_params()
+    t, a, m = 7.0, prm.ctc["lwtop_ann"], prm.ctc["r_mort"]
+    assert (a, m) == (0.7, 0.02)  # clm_params_c211124vpft.nc
+    p = wood_map(t, prm)
     np.testing.assert_allclose(p[0], [np.exp(-(a + m) * t), 0.0], atol=1e-14)
     np.testing.assert_allclose(p[1], [np.exp(-m * t) * (1 - np.exp(-a * t)), np.exp(-m * t)], rtol=1e-12)
 
@@ -84,6 +85,7 @@ def test_refine_lands_ten_times_closer_to_the_matrix_equilibrium(perturbed: dict
     out = tmp_path / "refined.elm.r.0005-01-01-00000.nc"
     res = refine_spinup(start, end, out)
     assert res.checks_ok and res.years == CYCLE
+    assert res.rate_source.startswith("h0 scalars")  # the cycle run's history
     assert {p: sha(p) for p in (start, end)} == before
     truth = F.read_cell_pools(eq)
     err_start = slow_errors(F.read_cell_pools(start), truth)
@@ -94,7 +96,7 @@ def test_refine_lands_ten_times_closer_to_the_matrix_equilibrium(perturbed: dict
     assert res.change["soil4"]["median"] > 0.005  # the step moved the slow pools, by about the error
     # solving the columns a few at a time changes nothing
     c0, c1 = F.read_cell_pools(start), F.read_cell_pools(end)
-    rate = F.decomposition_rates(default_params(), None, c0.scalaravg)
+    rate = F.decomposition_rates(default_params(), None, c0.scalaravg)  # the other source of rates
     whole = newton_pools(c0, c1, rate, default_params(), CYCLE)
     chunked = newton_pools(c0, c1, rate, default_params(), CYCLE, chunk=7)
     for a, b in zip(whole[:2], chunked[:2], strict=True):

@@ -68,13 +68,20 @@ def test_dataset_groups_shapes_and_values_match_the_files(case: Path, dataset: P
         assert ds["soil_target"].dimensions == ("cell", "level", "soil_pool")
         assert ds["soil_target"].units == "gC/m3"
         np.testing.assert_array_equal(ds["pft_early"][:], data.arrays["pft_early"])
+    # the cells are the natural-vegetation columns (ELM's cols1d_ityplun = 1), in file order
     with netCDF4.Dataset(case / "elmai_testbed.elm.r.0005-01-01-00000.nc") as r:
-        soil4 = r["soil4c_vr"][:, :10]
-        deadstem = r["deadstemc"][:].reshape(n, NATPFT)
+        veg = np.flatnonzero(r["cols1d_ityplun"][:] == 1)
+        soil4 = r["soil4c_vr"][:][veg, :10]
+        deadstem = np.zeros((n, NATPFT))
+        col, typ = r["pfts1d_column_index"][:] - 1, r["pfts1d_itypveg"][:]
+        for p, (c, t) in enumerate(zip(col, typ, strict=True)):
+            if c in veg:
+                deadstem[np.searchsorted(veg, c), t] = r["deadstemc"][p]
+    assert veg.size == n
     np.testing.assert_array_equal(data.arrays["soil_early"][..., SOIL_VARS.index("soil4c_vr")], soil4)
     np.testing.assert_array_equal(data.arrays["pft_early"][..., PFT_POOLS.index("deadstemc")], deadstem)
     with netCDF4.Dataset(case / "elmai_testbed.equilibrium.elm.r.0005-01-01-00000.nc") as r:
-        np.testing.assert_array_equal(data.arrays["soil_target"][..., 7], r["soil4c_vr"][:, :10])
+        np.testing.assert_array_equal(data.arrays["soil_target"][..., 7], r["soil4c_vr"][:][veg, :10])
     assert data.arrays["soil_target"][..., 7].sum() > 5 * data.arrays["soil_early"][..., 7].sum()
 
 

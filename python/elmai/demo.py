@@ -192,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     from elmai.spinup.newton import refine_spinup
 
     refined_file = out / f"demo_ai_refined.elm.r.{early_year:04d}-01-01-00000.nc"
-    refined = refine_spinup(ai_file, v_ai.restarts[-1], refined_file)
+    # the AI restart sits in the demo folder, the case's parameter file in the testbed run's
+    params_file = str(early.parent / "clm_params.nc")
+    refined = refine_spinup(ai_file, v_ai.restarts[-1], refined_file, params=params_file)
     v_refined = verify(refined_file, n, out / "verify_refined", progress=False)
     frac = v_refined.cycle_years()[-1].disequilibrium_area
     step(f"    {refined_file.name}: checks {'OK' if refined.checks_ok else 'FAILED'}; land drifting > 1 "

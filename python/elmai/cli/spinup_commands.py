@@ -15,8 +15,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="the AI restart to write (never the input)")
     p.add_argument("--surfdata", help="surface data (default: surfdata_*.nc beside the restart)")
-    p.add_argument("--forcing", help="datm forcing (default: *.datm.forcing.nc beside the restart)")
-    p.add_argument("--params", help="ELM parameter file (default: clm_params.nc beside it, else built in)")
+    p.add_argument(
+        "--forcing",
+        help="forcing: a file or folder in any form ELM reads (cpl_bypass all_hourly.nc or per-variable "
+        "files, datm Solr/Prec/TPQWL streams), a monthly file or an `elmai forcing climatology` output "
+        "(default: *.datm.forcing.nc beside the restart)",
+    )
+    p.add_argument(
+        "--params", help="the case's ELM parameter file (default: the one clm_params*.nc beside the restart)"
+    )
     p.add_argument("--force", action="store_true", help="keep the restart even if it fails the checks")
     p.add_argument(
         "--save-inputs", help="also write the model inputs and predictions (for Fortran example 03)"
@@ -39,8 +46,12 @@ def cmd_spinup(args: argparse.Namespace) -> int:
         save_inputs=args.save_inputs,
         threads=args.threads,
     )
+    from elmai.spinup.run import layout_note
+
     e, a = res.totals_pgc["early"], res.totals_pgc["ai"]
-    print(f"{res.cells} gridcells; carbon (PgC)   early -> AI")
+    if res.layout:
+        print(layout_note(res.layout))
+    print(f"{res.cells} natural-vegetation columns; carbon (PgC)   early -> AI")
     for key in a:
         print(f"  {key:<16} {e[key]:>10.1f} -> {a[key]:>10.1f}")
     return _report_written(res.out, res.checks_ok, res.check_table)
@@ -55,9 +66,14 @@ def register_refine(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", required=True, help="the restart after running one forcing cycle from --start")
     p.add_argument("--out", required=True, help="the refined restart to write (a copy of --start)")
     p.add_argument("--years", type=float, help="cycle length (default: from the restarts' dates)")
-    p.add_argument("--forcing", help="datm forcing, only if the restarts lack scalaravg_col")
     p.add_argument(
-        "--params", help="ELM parameter file (default: clm_params.nc beside --start, else built in)"
+        "--history",
+        nargs="+",
+        help="h0 files of the cycle (T_SCALAR, W_SCALAR, O_SCALAR; default: *.elm.h0.* beside --end)",
+    )
+    p.add_argument("--forcing", help="forcing, only if there are no h0 files and no valid scalaravg_col")
+    p.add_argument(
+        "--params", help="the case's ELM parameter file (default: the one clm_params*.nc beside --start)"
     )
     p.add_argument("--force", action="store_true", help="keep the restart even if it fails the checks")
     p.set_defaults(func=cmd_refine)
@@ -74,10 +90,12 @@ def cmd_refine(args: argparse.Namespace) -> int:
         forcing=args.forcing,
         params=args.params,
         force=args.force,
+        history=args.history,
     )
+    print(f"decay rates over the cycle from {res.rate_source}")
     print(
-        f"{res.cells} gridcells; {100 * res.start_drifting:.1f}% of them drifted > 1 gC/m2/yr over the "
-        f"{res.years:g}-year run from --start"
+        f"{res.cells} natural-vegetation columns; {100 * res.start_drifting:.1f}% of them drifted "
+        f"> 1 gC/m2/yr over the {res.years:g}-year run from --start"
     )
     print("relative change of the column stocks by the Newton step (median, 97th percentile):")
     for name, c in res.change.items():

@@ -16,9 +16,11 @@ import numpy as np
 
 from elmai.errors import ElmaiError, ShapeError, VariableNotFoundError
 from elmai.io import elm_names as N
-from elmai.io.elm_params import PFT_PARAMETERS, ElmParams, read_params
+from elmai.io.elm_params import PFT_PARAMETERS, ElmParams, find_params
+from elmai.io.forcing import forcing_climatology
 from elmai.io.restart import open_restart
 from elmai.io.soil_levels import node_depths
+from elmai.io.surface import read_surface
 
 FORCING_VARS = ("TBOT", "PRECTmms", "FSDS", "FLDS", "QBOT", "PSRF", "WIND")
 STATIC_VARS = (
@@ -34,80 +36,109 @@ STATIC_VARS = (
     "tbot_range",
 )
 TRAIT_VARS = tuple(p for p in PFT_PARAMETERS) + ("pft_weight",)
-PFT_POOLS = ("leafc", "frootc", "livestemc", "deadstemc", "livecrootc", "deadcrootc")
-SOIL_POOLS = ("litr1", "litr2", "litr3", "cwd", "soil1", "soil2", "soil3", "soil4")
+PFT_POOLS = tuple(f"{t}c" for t in N.PFT_TISSUES)  # leafc ... deadcrootc
+SOIL_POOLS = N.CTC_POOLS
 SOIL_VARS = tuple(f"{p}c_vr" for p in SOIL_POOLS)
-# respired fraction of each pool's decay (CWD fragments without respiration; soil4 -> CO2)
-RESPIRED = {
-    "litr1": "rf_l1s1",
-    "litr2": "rf_l2s2",
-    "litr3": "rf_l3s3",
-    "cwd": None,
-    "soil1": "rf_s1s2",
-    "soil2": "rf_s2s3",
-    "soil3": "rf_s3s4",
-    "soil4": 1.0,
-}
-DECAY = {
-    "litr1": "k_l1",
-    "litr2": "k_l2",
-    "litr3": "k_l3",
-    "cwd": "k_frag",
-    "soil1": "k_s1",
-    "soil2": "k_s2",
-    "soil3": "k_s3",
-    "soil4": "k_s4",
-}
 
 
 @dataclass
 class CellPools:
-    """Pools per natural-vegetation column of each gridcell (ngrid, ...)."""
+    """Pools of every natural-vegetation column (one per topounit of each gridcell that has
+    one), the unit the spin-up model predicts: `ncell` rows in restart column order."""
 
-    pft: np.ndarray  # (ngrid, NATPFT, len(PFT_POOLS)) gC/m2 of PFT
-    soil: np.ndarray  # (ngrid, NLEVDECOMP, len(SOIL_VARS)) gC/m3
-    weight: np.ndarray  # (ngrid, NATPFT) PFT weight on the column
+    pft: np.ndarray  # (ncell, NATPFT, len(PFT_POOLS)) gC/m2 of PFT
+    soil: np.ndarray  # (ncell, NLEVDECOMP, len(SOIL_VARS)) gC/m3
+    weight: np.ndarray  # (ncell, NATPFT) PFT weight on the column
     lat: np.ndarray
     lon: np.ndarray
-    column: np.ndarray  # restart column index of each gridcell's vegetated column
-    pft_index: np.ndarray  # (ngrid, NATPFT) restart pft index, -1 where the slot is absent
+    column: np.ndarray  # restart column index of each cell's natural-vegetation column
+    pft_index: np.ndarray  # (ncell, NATPFT) restart pft index, -1 where the slot is absent
     spinup_state: int
-    scalaravg: np.ndarray | None  # (ngrid, NLEVDECOMP) ELM's mean decomposition scalar
+    scalaravg: np.ndarray | None  # (ncell, NLEVDECOMP) ELM's mean decomposition scalar, if valid
+    gridcell: np.ndarray | None = None  # (ncell,) restart gridcell of each cell
+    column_weight: np.ndarray | None = None  # (ncell,) the column's fraction of its gridcell
+    layout: dict[str, int] | None = None  # what elmai leaves alone (see read_cell_pools)
+
+
+def _scalar(r, name: str, default: int = 0) -> int:
+    return int(np.asarray(r.read(name)).reshape(-1)[0]) if name in r else default
 
 
 def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
-    """The vegetated (istsoil) column of every gridcell and its 17 natural PFT slots."""
+    """The natural-vegetation (istsoil) columns of a restart and their natural PFT slots.
+
+    Works on any layout ELM writes (initGridCellsMod): one natural-vegetation column per
+    topounit holding the natural PFTs (17, or 15 with use_crop), kept at zero weight too;
+    crop, urban, lake, wetland and glacier columns are left as they are and counted in
+    `layout` (crop soil follows harvest and fertiliser management, which the model does
+    not see; special landunits have no soil BGC). Gridcells without a natural-vegetation
+    column (glacier-only) are counted there too, never an error."""
     with open_restart(path) as r:
         sub = r.subgrid
         need = [*PFT_POOLS, *SOIL_VARS]
         missing = [n for n in need if n not in r]
         if missing:
             raise VariableNotFoundError(f"'{path}' lacks {', '.join(missing)} (needed for the spin-up model)")
-        ng = r.dims["gridcell"]
+        for field_name in ("column_landunit_type", "column_gridcell", "pft_column", "pft_type"):
+            if getattr(sub, field_name) is None:
+                raise VariableNotFoundError(
+                    f"'{path}' lacks {sub.source_variable(field_name)} (ELM's subgrid map)"
+                )
+        ng, ncol = r.dims["gridcell"], r.dims["column"]
         veg_col = np.flatnonzero(sub.column_landunit_type == N.ISTSOIL)
-        col_of_cell = np.full(ng, -1)
-        col_of_cell[sub.column_gridcell[veg_col]] = veg_col
-        if (col_of_cell < 0).any():
-            g = int(np.flatnonzero(col_of_cell < 0)[0])
-            raise ShapeError(f"'{path}': gridcell {g} has no vegetated (istsoil) column")
-        pft_index = np.full((ng, N.NATPFT), -1)
-        on_veg = np.isin(sub.pft_column, veg_col) & (sub.pft_type < N.NATPFT)
+        cell_of_col = np.full(ncol, -1)
+        cell_of_col[veg_col] = np.arange(veg_col.size)
+        on_veg = (sub.pft_column >= 0) & (cell_of_col[np.maximum(sub.pft_column, 0)] >= 0)
+        bad_type = on_veg & ((sub.pft_type < 0) | (sub.pft_type >= N.NATPFT))
+        if bad_type.any():
+            i = int(np.flatnonzero(bad_type)[0])
+            raise ShapeError(
+                f"'{path}': pft {i} on natural-vegetation column {int(sub.pft_column[i])} has type "
+                f"{int(sub.pft_type[i])}; ELM's natural PFTs are 0..{N.NATPFT - 1}"
+            )
+        pft_index = np.full((veg_col.size, N.NATPFT), -1)
         idx = np.flatnonzero(on_veg)
-        pft_index[sub.pft_gridcell[idx], sub.pft_type[idx]] = idx
+        pft_index[cell_of_col[sub.pft_column[idx]], sub.pft_type[idx]] = idx
         present = pft_index >= 0
         safe = np.where(present, pft_index, 0)
         pft = np.stack([np.where(present, r.read(n)[safe], 0.0) for n in PFT_POOLS], axis=-1)
         weight = np.where(present, sub.pft_weight_column[safe], 0.0)
-        soil = np.stack([r.read(n)[col_of_cell, : N.NLEVDECOMP] for n in SOIL_VARS], axis=-1)
-        state = int(np.asarray(r.read("spinup_state")).reshape(-1)[0]) if "spinup_state" in r else 0
-        scalaravg = r.read("scalaravg_col")[col_of_cell, : N.NLEVDECOMP] if "scalaravg_col" in r else None
-        lat, lon = sub.gridcell_lat, sub.gridcell_lon
+        soil = np.stack([r.read(n)[veg_col, : N.NLEVDECOMP] for n in SOIL_VARS], axis=-1)
+        state = _scalar(r, "spinup_state")
+        scalaravg = None
+        if "scalaravg_col" in r:
+            s = r.read("scalaravg_col")[veg_col, : N.NLEVDECOMP]
+            # ELM accumulates it in AD years 20-40 only: 1e36 (never set) is no scalar
+            if s.size and np.isfinite(s).all() and (s > 0).all() and (s < 1e30).all():
+                scalaravg = s
+        gridcell = sub.column_gridcell[veg_col]
+        lat, lon = sub.gridcell_lat[gridcell], sub.gridcell_lon[gridcell]
+        col_weight = sub.column_weight[veg_col] if sub.column_weight is not None else np.ones(veg_col.size)
+        types = sub.column_landunit_type
+        layout = {
+            "gridcells": int(ng),
+            "natural_vegetation_columns": int(veg_col.size),
+            "crop_columns": int((types == N.ISTCROP).sum()),
+            "special_columns": int((~np.isin(types, N.BGC_LANDUNITS)).sum()),
+            "gridcells_without_natural_vegetation": int(ng - np.unique(gridcell).size),
+        }
     for name, arr in (("PFT pools", pft), ("soil pools", soil)):
         bad = ~np.isfinite(arr) | (arr < 0)
         if bad.any():
-            cell = int(np.argwhere(bad)[0][0])
-            raise ElmaiError(f"'{path}': {name} hold NaN/negative values (first at gridcell {cell})")
-    return CellPools(pft, soil, weight, lat, lon, col_of_cell, pft_index, state, scalaravg)
+            at = np.argwhere(bad)[0]
+            cell = int(at[0])
+            what = (
+                f"{PFT_POOLS[at[2]]} of pft {int(pft_index[cell, at[1]])}"
+                if arr is pft
+                else f"{SOIL_VARS[at[2]]} at level {int(at[1])}"
+            )
+            raise ElmaiError(
+                f"'{path}': {name} hold NaN/negative values: {what}, column {int(veg_col[cell])} "
+                f"(gridcell {int(gridcell[cell])}, lat {lat[cell]:.2f}, lon {lon[cell]:.2f})"
+            )
+    return CellPools(
+        pft, soil, weight, lat, lon, veg_col, pft_index, state, scalaravg, gridcell, col_weight, layout
+    )
 
 
 def _cells_on_map(lat2: np.ndarray, lon2: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple:
@@ -118,26 +149,13 @@ def _cells_on_map(lat2: np.ndarray, lon2: np.ndarray, lat: np.ndarray, lon: np.n
     return j, i
 
 
-def read_forcing(path: str | os.PathLike[str], lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """(ngrid, 12, len(FORCING_VARS)): the monthly climatology of the recycled forcing."""
-    with open_restart(path) as f:
-        missing = [v for v in FORCING_VARS if v not in f]
-        if missing:
-            raise VariableNotFoundError(f"forcing '{path}' lacks {', '.join(missing)}")
-        flat, flon = f.read("lat"), f.read("lon")
-        lat2, lon2 = np.meshgrid(flat, flon, indexing="ij")
-        j, i = _cells_on_map(lat2, lon2, lat, lon)
-        out = np.empty((lat.size, 12, len(FORCING_VARS)))
-        for k, v in enumerate(FORCING_VARS):
-            data = f.read(v).astype(np.float64)
-            if data.shape[0] % 12:
-                raise ShapeError(f"forcing '{path}' variable {v}: {data.shape[0]} months, not whole years")
-            clim = data.reshape(-1, 12, *data.shape[1:]).mean(axis=0)  # (12, lat, lon)
-            out[:, :, k] = clim[:, j, i].T
-    if (np.abs(out) > 1e30).any() or not np.isfinite(out).all():
-        cell = int(np.argwhere(~np.isfinite(out) | (np.abs(out) > 1e30))[0][0])
-        raise ElmaiError(f"forcing '{path}' has fill/NaN values at gridcell {cell} (lat {lat[cell]:.2f})")
-    return out
+def read_forcing(
+    path: str | os.PathLike[str], lat: np.ndarray, lon: np.ndarray, progress: bool | None = None
+) -> np.ndarray:
+    """(ngrid, 12, len(FORCING_VARS)): the monthly climatology of the recycled forcing, from
+    any form ELM reads (cpl_bypass all_hourly.nc or zone files, datm Solr/Prec/TPQWL streams,
+    a monthly or climatology file: elmai.io.forcing)."""
+    return forcing_climatology(path, lat, lon, progress=progress)
 
 
 def read_static(
@@ -145,16 +163,14 @@ def read_static(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(ngrid, len(STATIC_VARS)) position, topsoil texture and organic matter, climate means;
     and the land area of each gridcell (m2, AREA x LANDFRAC_PFT)."""
-    with open_restart(path) as s:
-        missing = [
-            v for v in ("LATIXY", "LONGXY", "AREA", "LANDFRAC_PFT", "PCT_SAND", "PCT_CLAY") if v not in s
-        ]
-        if missing:
-            raise VariableNotFoundError(f"surface data '{path}' lacks {', '.join(missing)}")
-        j, i = _cells_on_map(s.read("LATIXY"), s.read("LONGXY"), lat, lon)
-        names = ("PCT_SAND", "PCT_CLAY", "ORGANIC")
-        top = {v: s.read(v)[:3, j, i].mean(axis=0) if v in s else np.zeros(lat.size) for v in names}
-        area = s.read("AREA")[j, i] * s.read("LANDFRAC_PFT")[j, i] * 1e6
+    s = read_surface(path, lat, lon)  # 2-D (lsmlat, lsmlon) or 1-D (gridcell) surfdata
+    zero = np.zeros(lat.size)
+    top = {
+        "PCT_SAND": s.pct_sand[:3].mean(axis=0),
+        "PCT_CLAY": s.pct_clay[:3].mean(axis=0),
+        "ORGANIC": zero if s.organic is None else s.organic[:3].mean(axis=0),
+    }
+    area = s.area * s.landfrac * 1e6
     t = forcing[:, :, FORCING_VARS.index("TBOT")]
     rlat, rlon = np.radians(lat), np.radians(lon)
     cols = [
@@ -178,33 +194,45 @@ def pft_traits(params: ElmParams) -> np.ndarray:
 
 
 def decomposition_rates(
-    params: ElmParams, forcing: np.ndarray | None, scalaravg: np.ndarray | None
+    params: ElmParams,
+    forcing: np.ndarray | None,
+    scalaravg: np.ndarray | None,
+    env: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(ngrid, NLEVDECOMP, 8) climatological decay rate of each pool (1/yr): k x
-    environmental scalar x depth scalar. ELM's scalaravg_col when the restart has it;
-    otherwise a Q10 scalar of the mean air temperature of the forcing climatology."""
+    """(ncell, NLEVDECOMP, 8) climatological decay rate of each pool (1/yr), as ELM's
+    decomp_k: k x t_scalar x w_scalar x o_scalar x depth scalar (DecompCascadeCNMod), from
+    the best source there is, each used so that the depth scalar counts once:
+    1. `env`: the cycle-mean T_SCALAR x W_SCALAR x O_SCALAR per level from h0 history
+       (elmai.io.history.decomposition_scalars);
+    2. ELM's scalaravg_col: the mean t x w x o x depth scalar of level 4 (0-based 3),
+       accumulated in AD years 20-40 (one value per column): its environmental part
+       (divided by level 4's depth scalar) is taken for every level;
+    3. otherwise an estimate: a Q10 temperature scalar of the forcing's monthly air
+       temperature (x 0.05 below freezing), moisture and oxygen taken as 1."""
     ctc = params.ctc
     depth = np.exp(-node_depths()[: N.NLEVDECOMP] / ctc["decomp_depth_efolding"])
-    if scalaravg is None:
+    if env is None and scalaravg is not None:
+        env = scalaravg[:, N.SCALARAVG_LEVEL : N.SCALARAVG_LEVEL + 1] / depth[N.SCALARAVG_LEVEL]
+        env = np.repeat(env, N.NLEVDECOMP, axis=1)
+    if env is None:
         if forcing is None:
-            raise ElmaiError("no scalaravg_col in the restart and no forcing: cannot estimate decay rates")
+            raise ElmaiError("no h0 scalars, no valid scalaravg_col and no forcing: cannot estimate decay")
         t = forcing[:, :, FORCING_VARS.index("TBOT")] - 273.15
-        env = (ctc["q10_hr"] ** ((t - 25.0) / 10.0) * np.where(t > 0, 1.0, 0.05)).mean(axis=1)
-        scalaravg = np.repeat(env[:, None], N.NLEVDECOMP, axis=1)
-    return np.stack([ctc[DECAY[p]] * 365.0 * scalaravg * depth[None, :] for p in SOIL_POOLS], axis=-1)
+        q10 = (ctc["q10_hr"] ** ((t - 25.0) / 10.0) * np.where(t > 0, 1.0, 0.05)).mean(axis=1)
+        env = np.repeat(q10[:, None], N.NLEVDECOMP, axis=1)
+    return np.stack([ctc[N.CTC_DECAY_RATE[p]] * 365.0 * env * depth[None, :] for p in SOIL_POOLS], axis=-1)
 
 
 def respired_fractions(params: ElmParams) -> np.ndarray:
-    """(8,) the respired fraction of each soil pool's decay (the rest moves down the cascade)."""
-    rf = [RESPIRED[p] for p in SOIL_POOLS]
-    return np.array([0.0 if r is None else (r if isinstance(r, float) else params.ctc[r]) for r in rf])
+    """(8,) the respired fraction of each soil pool's decay (the rest moves down the cascade;
+    CWD fragments without respiration, soil4 is all respired)."""
+    rf = {donor: 1.0 if name is None else params.ctc[name] for donor, _, name in N.CTC_CASCADE}
+    return np.array([rf.get(p, 0.0) for p in SOIL_POOLS])
 
 
 def load_params(run_dir: Path, params_file: str | None) -> ElmParams:
-    path = Path(params_file) if params_file else run_dir / "clm_params.nc"
-    if not path.exists():
-        raise FileNotFoundError(f"parameter file '{path}' not found (give --params)")
-    return read_params(path)
+    """The case's parameter file: `params_file`, else the one clm_params*.nc in `run_dir`."""
+    return find_params(run_dir, params_file)
 
 
 def climate_inputs(

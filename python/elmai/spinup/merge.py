@@ -1,14 +1,22 @@
 """Merge predicted equilibrium carbon pools into a copy of an ELM restart, ELM's way.
 
-Carbon comes from the model. Nitrogen and phosphorus follow by stoichiometry: plant
-pools by their PFT's tissue C:N and C:P (ELM's leafcn, frootcn, livewdcn, deadwdcn and
-the cp analogues), soil1..4 by the fixed soil C:N (cn_s1..4) and C:P, and litter and CWD
-keep the C:N:P the early restart holds at that level (the column's pool-wide ratio where
-a level held nothing). tlai follows leaf C (x slatop). Column totals (totsomc, totlitc,
-cwdc, totvegc, totcolc) are recomputed from the new pools. In an AD-mode restart
-(spinup_state = 1) the predicted normal-mode pools are deflated as ELM stores them:
-soil3 and soil4 divided by their AD factor over scalaravg_col, dead stem and coarse root
-by spinup_mortality_factor.
+Carbon comes from the model, for the natural-vegetation columns and their PFTs of
+non-zero weight (zero-weight PFTs keep ELM's cold-start seed pools). `elmai spinup`
+writes the slow pools only (dead stem and coarse root, CWD, soil3, soil4: those that do
+not settle within a forcing cycle); the fast ones, phenology and storage pools stay as
+ELM left them, so leaves keep their season. `elmai refine` writes every pool it solved. Nitrogen and
+phosphorus follow as ELM keeps them: plant tissues by their PFT's fixed C:N and C:P
+(leafcn, frootcn, livewdcn, deadwdcn and the cp analogues); soil1..4 by the fixed soil
+C:N (cn_s1..4) and by the cell's own early C:P at that level, because soil C:P floats in
+ELM's CNP decomposition (it starts at cn_s x np_s_new); litter and CWD keep the early
+C:N:P at that level (the column's pool-wide ratio where a level held nothing, and where
+the column held none of the pool, the ratio of what feeds it: `fallback_ratios`). tlai
+follows leaf C (x slatop). Every total ELM keeps in the restart (pft totvegc; column
+totlitc, totsomc, totcolc, totcoln, totlitp, totsomp, totcolp, cwdp) is moved by the
+change of the pools it sums (elm_names), so the terms elmai does not touch stay counted.
+In an AD-mode restart (spinup_state = 1) the predicted normal-mode pools are deflated as
+ELM stores them: each CTC pool with an AD factor > 1 (from the case's parameter file)
+divided by factor / scalaravg_col, dead stem and coarse root by spinup_mortality_factor.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from elmai.data.features import PFT_POOLS, SOIL_POOLS, CellPools
-from elmai.io.elm_names import NLEVDECOMP, vr_pool
-from elmai.io.elm_params import SOIL_CP, ElmParams
+from elmai.errors import ElmaiError
+from elmai.io import elm_names as N
+from elmai.io.elm_params import SPINUP_MORTALITY_FACTOR, ElmParams
 from elmai.io.restart import Restart
 from elmai.io.soil_levels import DZSOI_DECOMP
+from elmai.models.constraints import DEAD_WOOD, SLOW_SOIL
 
 TISSUE = {
     "leafc": "leaf",
@@ -31,20 +41,24 @@ TISSUE = {
     "livecrootc": "livewd",
     "deadcrootc": "deadwd",
 }
-AD_SOIL_FACTORS = {"soil3": 5.0, "soil4": 70.0}  # ELM CTC spinup_factor for soil3 and soil4
-AD_MORTALITY_FACTOR = 10.0  # ELM spinup_mortality_factor: dead stem and coarse root
+DEAD_WOOD_POOLS = tuple(PFT_POOLS[i] for i in DEAD_WOOD)  # ELM's spinup_mortality_factor applies
+SLOW_POOLS = DEAD_WOOD_POOLS + tuple(SOIL_POOLS[i] for i in SLOW_SOIL)  # what `elmai spinup` writes
+ALL_POOLS = PFT_POOLS + SOIL_POOLS
 
 
 @dataclass
 class Stoichiometry:
     """Ratios the merge uses: (6, NATPFT) plant C:N and C:P (inf where a PFT has no such
-    tissue), (8,) soil C:N and C:P (nan for litter and CWD, which keep the restart's)."""
+    tissue), (8,) soil C:N (nan for litter and CWD, which keep the restart's), the initial
+    soil C:P (used where a column holds no soil P to take its floating ratio from), the AD
+    factor of each CTC pool, and slatop."""
 
     pft_cn: np.ndarray
     pft_cp: np.ndarray
     soil_cn: np.ndarray
     soil_cp: np.ndarray
     slatop: np.ndarray
+    ad_factors: np.ndarray
 
     @classmethod
     def from_params(cls, params: ElmParams) -> Stoichiometry:
@@ -59,86 +73,148 @@ class Stoichiometry:
             ratio("cn"),
             ratio("cp"),
             np.concatenate([nan4, params.soil_cn]),
-            np.concatenate([nan4, SOIL_CP]),
+            np.concatenate([nan4, params.soil_cp_initial]),
             p["slatop"].copy(),
+            params.ad_factors,
         )
 
 
-def _litter_ratio(c: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """C:X of litter/CWD per (cell, level): the level's own, else the column's pool-wide."""
-    col = (x * DZSOI_DECOMP).sum(axis=1) / np.maximum((c * DZSOI_DECOMP).sum(axis=1), 1e-300)
+def ad_inflation(cells: CellPools, st: Stoichiometry) -> tuple[np.ndarray, np.ndarray]:
+    """(ncell, NLEVDECOMP, 8) and (len(PFT_POOLS),) multipliers that take an AD-mode file's
+    pools to normal mode, as ELM does on leaving AD (ColumnDataType col_cs_restart: factor /
+    scalaravg_col where factor > 1; veg_cs_restart: spinup_mortality_factor). Ones in
+    normal mode. scalaravg_col below 1e-3 counts as 1, as ELM resets it."""
+    soil = np.ones(cells.soil.shape)
+    pft = np.ones(len(PFT_POOLS))
+    if cells.spinup_state != 1:
+        return soil, pft
+    scal = cells.scalaravg if cells.scalaravg is not None else np.ones(cells.soil.shape[:2])
+    scal = np.where(scal < 1e-3, 1.0, scal)
+    for k, factor in enumerate(st.ad_factors):
+        if factor > 1:
+            soil[..., k] = factor / scal
+    for var in DEAD_WOOD_POOLS:
+        pft[PFT_POOLS.index(var)] = SPINUP_MORTALITY_FACTOR
+    return soil, pft
+
+
+def fallback_ratios(cells: CellPools, st: Stoichiometry) -> np.ndarray:
+    """(ncell, 2, 8) N:C and P:C a pool gets where its column held none of it in the early
+    restart: soil1..4 their initial ratios (1/cn_s, 1/(cn_s x np_s_new)); litter that of the
+    leaves and CWD that of the dead wood feeding it, averaged over the column's PFTs by
+    weight (0 where nothing feeds it)."""
+    out = np.zeros((cells.weight.shape[0], 2, len(SOIL_POOLS)))
+    for e, ratios in enumerate((st.soil_cn, st.soil_cp)):
+        som = np.isfinite(ratios)
+        out[:, e, som] = 1.0 / ratios[som]
+    for source, pools in (("leafc", ("litr1", "litr2", "litr3")), ("deadstemc", ("cwd",))):
+        j = PFT_POOLS.index(source)
+        for e, ratios in enumerate((st.pft_cn[j], st.pft_cp[j])):
+            feeds = cells.weight * np.isfinite(ratios)[None, :]
+            per_c = np.where(np.isfinite(ratios), 1.0 / ratios, 0.0)
+            total = feeds.sum(axis=1)
+            mean = np.divide(feeds @ per_c, total, out=np.zeros_like(total), where=total > 0)
+            for pool in pools:
+                out[:, e, SOIL_POOLS.index(pool)] = mean
+    return out
+
+
+def _early_ratio(c: np.ndarray, x: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """X:C per (cell, level) of a pool: the level's own, else the column's pool-wide, else
+    `fallback` (ncell,) where the column holds none of the pool."""
+    col_c = (c * DZSOI_DECOMP).sum(axis=1)
+    col = np.divide((x * DZSOI_DECOMP).sum(axis=1), col_c, out=np.zeros_like(col_c), where=col_c > 0)
+    col = np.where(col_c > 0, col, fallback)
     own = np.divide(x, c, out=np.zeros_like(x), where=c > 0)
     return np.where(c > 0, own, col[:, None])
 
 
 def merge_updates(
-    r: Restart, cells: CellPools, pft_c: np.ndarray, soil_c: np.ndarray, st: Stoichiometry
+    r: Restart,
+    cells: CellPools,
+    pft_c: np.ndarray,
+    soil_c: np.ndarray,
+    st: Stoichiometry,
+    pools: tuple[str, ...] = SLOW_POOLS,
 ) -> dict[str, np.ndarray]:
-    """The variables of `r` to replace: every pool the model predicts (C, N, P), tlai and
-    the column totals. pft_c: (ngrid, NATPFT, 6) gC/m2; soil_c: (ngrid, NLEVDECOMP, 8) gC/m3."""
-    ad = cells.spinup_state == 1
-    scal = cells.scalaravg if cells.scalaravg is not None else np.ones(soil_c.shape[:2])
+    """The variables of `r` to replace: the `pools` given (PFT_POOLS / SOIL_POOLS names) in
+    C, N and P, tlai if leaf carbon is among them, and the totals. pft_c: (ncell, NATPFT, 6)
+    gC/m2; soil_c: (ncell, NLEVDECOMP, 8) gC/m3, in normal mode (deflated here if the file
+    is in AD mode)."""
+    soil_ad, pft_ad = ad_inflation(cells, st)
     updates: dict[str, np.ndarray] = {}
-    present = cells.pft_index >= 0
-    idx = cells.pft_index[present]
+    # zero-weight PFT slots keep what ELM put there (cold-start seed pools)
+    write = (cells.pft_index >= 0) & (cells.weight > 0)
+    idx = cells.pft_index[write]
     for j, var in enumerate(PFT_POOLS):
-        c = pft_c[..., j]
-        if ad and var in ("deadstemc", "deadcrootc"):
-            c = c / AD_MORTALITY_FACTOR
+        if var not in pools:
+            continue
+        c = pft_c[..., j] / pft_ad[j]
         for element, ratio in (("c", None), ("n", st.pft_cn[j]), ("p", st.pft_cp[j])):
             name = var[:-1] + element
             if name not in r:
                 continue
             values = r.read(name).copy()
             new = c if ratio is None else c / ratio[None, :]
-            values[idx] = new[present]
+            values[idx] = new[write]
             updates[name] = values
-    if "tlai" in r:
+    if "tlai" in r and "leafc" in pools:
         lai = r.read("tlai").copy()
-        lai[idx] = (pft_c[..., PFT_POOLS.index("leafc")] * st.slatop[None, :])[present]
+        lai[idx] = (pft_c[..., PFT_POOLS.index("leafc")] * st.slatop[None, :])[write]
         updates["tlai"] = lai
     col = cells.column
+    fallback = fallback_ratios(cells, st)
     for k, pool in enumerate(SOIL_POOLS):
-        c = soil_c[..., k]
-        if ad and pool in AD_SOIL_FACTORS:
-            c = c / (AD_SOIL_FACTORS[pool] / np.maximum(scal, 1e-3))
+        if pool not in pools:
+            continue
+        c = soil_c[..., k] / soil_ad[..., k]
+        early_c = r.read(N.vr_pool(pool, "c"))[col, : N.NLEVDECOMP]
         for element in "cnp":
-            name = vr_pool(pool, element)
+            name = N.vr_pool(pool, element)
             if name not in r:
                 continue
             values = r.read(name).copy()
             if element == "c":
                 new = c
-            elif k >= 4:
-                new = c / (st.soil_cn if element == "n" else st.soil_cp)[k]
-            else:
-                early_c = r.read(vr_pool(pool, "c"))[col, :NLEVDECOMP]
-                new = c * _litter_ratio(early_c, values[col, :NLEVDECOMP])
-            values[col, :NLEVDECOMP] = new
+            elif element == "n" and np.isfinite(st.soil_cn[k]):
+                new = c / st.soil_cn[k]  # fixed soil C:N
+            else:  # floating: the cell's own early ratio
+                e = "np".index(element)
+                new = c * _early_ratio(early_c, values[col, : N.NLEVDECOMP], fallback[:, e, k])
+            values[col, : N.NLEVDECOMP] = new
             updates[name] = values
-    updates |= column_totals(r, updates)
+    updates |= totals(r, updates)
     return updates
 
 
-def column_totals(r: Restart, updates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """totsomc, totlitc, cwdc, totvegc and totcolc (those the file has), each moved by the
-    change of the pools it sums, so components elmai does not touch (ELM's product pools,
-    seed carbon, ...) stay counted."""
-
-    def parts(get) -> dict[str, np.ndarray]:
-        stock = {p: get(vr_pool(p, "c"))[:, :NLEVDECOMP] @ DZSOI_DECOMP for p in SOIL_POOLS}
-        veg = sum(get(v) for v in PFT_POOLS if v in r)
-        totvegc = np.bincount(sub.pft_column, weights=veg * sub.pft_weight_column, minlength=r.dims["column"])
-        out = {
-            "totsomc": stock["soil1"] + stock["soil2"] + stock["soil3"] + stock["soil4"],
-            "totlitc": stock["litr1"] + stock["litr2"] + stock["litr3"],
-            "cwdc": stock["cwd"],
-            "totvegc": totvegc,
-        }
-        out["totcolc"] = out["totsomc"] + out["totlitc"] + out["cwdc"] + out["totvegc"]
-        return out
-
+def totals(r: Restart, updates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every ELM total the file holds (elm_names.ELM_TOTALS, as ELM's summaries compute
+    them), moved by the change of the terms it sums: pft terms per pft for a pft total and
+    column-averaged with pfts1d_wtcol for a column total, (column, levgrnd) terms as
+    stocks over the BGC levels. Terms elmai does not write keep counting as they were."""
     sub = r.subgrid
-    old = parts(r.read)
-    new = parts(lambda n: updates[n] if n in updates else r.read(n))
-    return {name: r.read(name) + (new[name] - old[name]) for name in old if name in r}
+    ncol = r.dims["column"]
+    on = sub.pft_column >= 0
+    out: dict[str, np.ndarray] = {}
+    for name, (required, optional) in N.ELM_TOTALS.items():
+        if name not in r:
+            continue
+        level = r.info(name).dims
+        delta = np.zeros(r.info(name).shape)
+        for term in required + optional:
+            if term not in updates:
+                continue
+            d = updates[term] - r.read(term)
+            dims = r.info(term).dims
+            if dims == ("column", "levgrnd"):
+                d = d[:, : N.NLEVDECOMP] @ DZSOI_DECOMP
+                dims = ("column",)
+            if dims == ("pft",) and level == ("column",):
+                d = np.bincount(sub.pft_column[on], weights=(d * sub.pft_weight_column)[on], minlength=ncol)
+                dims = ("column",)
+            if dims != level:
+                raise ElmaiError(f"'{r.path}': {term} {r.info(term).dims} cannot enter {name} {level}")
+            delta += d
+        if delta.any():
+            out[name] = r.read(name) + delta
+    return out

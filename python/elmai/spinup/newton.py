@@ -26,32 +26,29 @@ import torch
 
 from elmai.data import features as F
 from elmai.errors import ElmaiError
+from elmai.io import elm_names as N
 from elmai.io.elm_params import ElmParams
+from elmai.io.history import decomposition_scalars, history_files
 from elmai.io.restart import open_restart
 from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, stock
 from elmai.models.constraints import DEAD_WOOD
-from elmai.models.quasi_equilibrium import LIVE_TO_DEAD, MORTALITY
-from elmai.spinup.merge import Stoichiometry
+from elmai.spinup.merge import ALL_POOLS
 
-# where each soil pool's decay goes (None: the atmosphere); CWD fragments without respiration
-RECEIVER = {
-    "litr1": "soil1",
-    "litr2": "soil2",
-    "litr3": "soil3",
-    "soil1": "soil2",
-    "soil2": "soil3",
-    "soil3": "soil4",
-    "soil4": None,
-}
+# where each soil pool's decay goes (None: the atmosphere)
+RECEIVER = {donor: receiver for donor, receiver, _ in N.CTC_CASCADE}
 MIXING_DEPTH = 1.0  # m: bioturbation acts above it (the rooted levels)
 WOOD = (
     (F.PFT_POOLS.index("livestemc"), F.PFT_POOLS.index("deadstemc")),
     (F.PFT_POOLS.index("livecrootc"), F.PFT_POOLS.index("deadcrootc")),
 )
 CHANGE_GROUPS = {"dead wood": None, "cwd": "cwd", "soil3": "soil3", "soil4": "soil4"}
-# (live, dead) wood tendency (1/yr): live turns over to dead wood and dies, dead wood dies
-# (ELM's lwtop_ann and am)
-WOOD_TENDENCY = np.array([[-(LIVE_TO_DEAD + MORTALITY), 0.0], [LIVE_TO_DEAD, -MORTALITY]])
+
+
+def wood_tendency(params: ElmParams) -> np.ndarray:
+    """(live, dead) wood tendency (1/yr): live wood turns over to dead wood (lwtop_ann) and
+    dies, dead wood dies (r_mort, ELM's am), both from the case's parameter file."""
+    turnover, mortality = params.ctc["lwtop_ann"], params.ctc["r_mort"]
+    return np.array([[-(turnover + mortality), 0.0], [turnover, -mortality]])
 
 
 @dataclass
@@ -63,12 +60,13 @@ class RefineResult:
     check_table: str
     start_drifting: float  # fraction of gridcells whose carbon moved > 1 gC/m2/yr over the run
     clipped_gc: float  # most carbon the step pushed below zero in one column (gC/m2; set to zero)
+    rate_source: str = ""  # where the cycle's decay rates came from
     change: dict[str, dict[str, float]] = field(default_factory=dict)  # relative change of stocks
 
 
-def wood_map(years: float) -> np.ndarray:
+def wood_map(years: float, params: ElmParams) -> np.ndarray:
     """(2, 2) cycle map of (live, dead) wood."""
-    return torch.linalg.matrix_exp(torch.from_numpy(WOOD_TENDENCY * years)).numpy()
+    return torch.linalg.matrix_exp(torch.from_numpy(wood_tendency(params) * years)).numpy()
 
 
 def cascade_operator(
@@ -88,15 +86,15 @@ def cascade_operator(
         if RECEIVER.get(pool):
             a[:, at[RECEIVER[pool]], at[pool]] += (1 - rf[k]) * rate[:, :, k]
     cwd = F.SOIL_POOLS.index("cwd")
-    for pool, share in (("litr2", "cwd_fcel"), ("litr3", "cwd_flig")):
+    for pool, share in N.CWD_FRAGMENTATION:
         a[:, at[pool], at["cwd"]] += params.ctc[share] * rate[:, :, cwd]
     mix = mixing_matrix(SOM_DIFFUSIVITY, mixing_depth)
     for k, pool in enumerate(F.SOIL_POOLS):
         if pool != "cwd":  # ELM leaves CWD in place
             a[:, k * nlev : (k + 1) * nlev, k * nlev : (k + 1) * nlev] += mix[None]
-    a[:, n:, n:] = WOOD_TENDENCY
+    a[:, n:, n:] = wood_tendency(params)
     for wood in (n, n + 1):  # mortality of live and dead wood feeds CWD
-        a[:, at["cwd"], wood] = MORTALITY * cwd_profile
+        a[:, at["cwd"], wood] = params.ctc["r_mort"] * cwd_profile
     return a
 
 
@@ -123,7 +121,7 @@ def newton_pools(
     are solved `chunk` at a time (two 82 x 82 float64 matrices per column)."""
     ngrid, nlev, npool = start.soil.shape
     pft = end.pft.copy()  # leaves and fine roots: their errors are gone after a cycle
-    pm = wood_map(years)
+    pm = wood_map(years, params)
     e_wood = np.zeros((ngrid, 2))
     for live, dead in WOOD:
         dx = np.stack(
@@ -167,6 +165,30 @@ def _relative_change(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
     return {"median": float(np.median(rel)), "p97": float(np.percentile(rel, 97))} if rel.size else {}
 
 
+def cycle_rates(
+    end: Path,
+    c0: F.CellPools,
+    c1: F.CellPools,
+    params: ElmParams,
+    forcing: str | None,
+    history: list[str | os.PathLike[str]] | None,
+) -> tuple[np.ndarray, str]:
+    """Decay rates over the cycle and where they came from: the h0 files of the cycle
+    (given, else the *.elm.h0.* beside `end`), else a valid scalaravg_col, else the
+    forcing's Q10 estimate (F.decomposition_rates)."""
+    files = [Path(h) for h in history] if history is not None else history_files(end.parent)
+    if files:
+        env = decomposition_scalars(files, c0.lat, c0.lon)
+        return F.decomposition_rates(params, None, None, env), f"h0 scalars ({len(files)} files)"
+    scalaravg = c0.scalaravg if c0.scalaravg is not None else c1.scalaravg
+    if scalaravg is not None:
+        return F.decomposition_rates(params, None, scalaravg), "scalaravg_col"
+    from elmai.spinup.run import _beside
+
+    climate = F.read_forcing(_beside(end, "*.datm.forcing.nc", forcing, "forcing"), c0.lat, c0.lon)
+    return F.decomposition_rates(params, climate, None), "Q10 estimate from the forcing"
+
+
 def refine_spinup(
     start: str | os.PathLike[str],
     end: str | os.PathLike[str],
@@ -175,11 +197,12 @@ def refine_spinup(
     forcing: str | None = None,
     params: str | None = None,
     force: bool = False,
+    history: list[str | os.PathLike[str]] | None = None,
 ) -> RefineResult:
     """Write `out`: a copy of `start` whose carbon pools (N and P by stoichiometry) are the
     Newton estimate of the equilibrium from `start` and `end`, the restart one forcing
     cycle later. Checked like `elmai spinup`; neither input is modified."""
-    from elmai.spinup.run import _beside, case_params, write_checked
+    from elmai.spinup.run import case_params, write_checked
 
     start, end, out = Path(start), Path(end), Path(out)
     for given in (start, end):
@@ -206,15 +229,11 @@ def refine_spinup(
             f"'{start}' and '{end}' are not the same grid ({c0.lat.size} vs {c1.lat.size} gridcells)"
         )
     prm = case_params(start, params)
-    scalaravg = c0.scalaravg if c0.scalaravg is not None else c1.scalaravg
-    climate = None
-    if scalaravg is None:  # no ELM scalar: a Q10 one of the forcing's climatology
-        climate = F.read_forcing(_beside(start, "*.datm.forcing.nc", forcing, "forcing"), c0.lat, c0.lon)
-    rate = F.decomposition_rates(prm, climate, scalaravg)
+    rate, rate_source = cycle_rates(end, c0, c1, prm, forcing, history)
     pft, soil, clipped = newton_pools(c0, c1, rate, prm, years)
     drift = np.abs(column_carbon(c1) - column_carbon(c0)) / years
-    history = f"elmai refine: Newton step of the carbon pools from {start.name} and {end.name} ({years:g} yr)"
-    ok, table = write_checked(start, out, c0, pft, soil, Stoichiometry.from_params(prm), history, force)
+    note = f"elmai refine: Newton step of the carbon pools from {start.name} and {end.name} ({years:g} yr)"
+    ok, table = write_checked(start, out, c0, pft, soil, prm, note, force, pools=ALL_POOLS)
     change = {}
     for name, pool in CHANGE_GROUPS.items():
         if pool is None:
@@ -222,6 +241,8 @@ def refine_spinup(
         else:
             k = F.SOIL_POOLS.index(pool)
             change[name] = _relative_change(stock(c0.soil[..., k]), stock(soil[..., k]))
+    drifting = float((drift > 1.0).mean())
     return RefineResult(
-        str(out), int(c0.lat.size), years, ok, table, float((drift > 1.0).mean()), clipped, change
+        str(out), int(c0.lat.size), years, ok, table, drifting, clipped, change=change,
+        rate_source=rate_source,
     )

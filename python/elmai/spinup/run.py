@@ -17,13 +17,13 @@ import numpy as np
 
 from elmai.checks import check_restart
 from elmai.data import features as F
-from elmai.errors import ElmaiError
+from elmai.errors import ElmaiError, ElmaiFileError
 from elmai.inference import Model
-from elmai.io.elm_params import ElmParams, default_params, read_params
+from elmai.io.elm_params import ElmParams, find_params
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.restart import open_restart, write_restart
 from elmai.io.soil_levels import DZSOI_DECOMP
-from elmai.spinup.merge import AD_MORTALITY_FACTOR, AD_SOIL_FACTORS, Stoichiometry, merge_updates
+from elmai.spinup.merge import SLOW_POOLS, Stoichiometry, ad_inflation, fallback_ratios, merge_updates
 from elmai.training.export import load_sidecar
 
 
@@ -39,6 +39,24 @@ class SpinupResult:
     check_table: str
     totals_pgc: dict[str, dict[str, float]] = field(default_factory=dict)  # {"early"|"ai": {...}}
     inputs_file: str | None = None
+    layout: dict[str, int] = field(default_factory=dict)  # columns spun up and left alone
+
+
+def layout_note(layout: dict[str, int]) -> str:
+    """One line on what elmai changed and what it left as it was."""
+    if not layout:
+        return ""
+    text = f"spun up {layout['natural_vegetation_columns']} natural-vegetation column(s)"
+    left = [
+        f"{layout[k]} {what}"
+        for k, what in (
+            ("crop_columns", "crop column(s) (managed: left as they are)"),
+            ("special_columns", "urban/lake/wetland/glacier column(s) (no soil BGC)"),
+            ("gridcells_without_natural_vegetation", "gridcell(s) without natural vegetation"),
+        )
+        if layout.get(k)
+    ]
+    return text + ("; left unchanged: " + ", ".join(left) if left else "")
 
 
 def _beside(restart: Path, pattern: str, given: str | None, what: str) -> Path:
@@ -46,40 +64,37 @@ def _beside(restart: Path, pattern: str, given: str | None, what: str) -> Path:
         return Path(given)
     hits = sorted(restart.parent.glob(pattern))
     if not hits:
-        raise FileNotFoundError(f"no {what} ({pattern}) beside '{restart}': give it with --{what}")
+        raise ElmaiFileError(f"no {what} ({pattern}) beside '{restart}': give it with --{what}")
     return hits[0]
 
 
 def case_params(restart: Path, given: str | None) -> ElmParams:
-    """The parameter file given, else clm_params.nc beside the restart, else the built-in one."""
-    path = Path(given) if given else (restart.parent / "clm_params.nc")
-    return read_params(path) if path.exists() else default_params()
+    """The case's ELM parameter file: the one given, else the one clm_params*.nc beside the restart."""
+    return find_params(restart.parent, given)
 
 
 def early_inputs(
     restart: Path, forcing: Path, surfdata: Path, params: ElmParams
 ) -> tuple[dict[str, np.ndarray], F.CellPools]:
-    """The model inputs of every gridcell (normal-mode pools: an AD restart's are inflated
-    as ELM does when it leaves AD), and the cells' place in the restart."""
+    """The model inputs of every natural-vegetation column (normal-mode pools: an AD
+    restart's are inflated as ELM does when it leaves AD), and the cells' place in the
+    restart."""
     cells = F.read_cell_pools(restart)
+    if cells.lat.size == 0:
+        raise ElmaiError(f"'{restart}' has no natural-vegetation column: nothing to spin up")
     forc, static, area, rates = F.climate_inputs(
         forcing, surfdata, params, cells.lat, cells.lon, cells.scalaravg
     )
-    pft, soil = cells.pft.copy(), cells.soil.copy()
-    if cells.spinup_state == 1:
-        scal = cells.scalaravg if cells.scalaravg is not None else np.ones(soil.shape[:2])
-        for pool, factor in AD_SOIL_FACTORS.items():
-            soil[..., F.SOIL_POOLS.index(pool)] *= factor / np.maximum(scal, 1e-3)
-        for var in ("deadstemc", "deadcrootc"):
-            pft[..., F.PFT_POOLS.index(var)] *= AD_MORTALITY_FACTOR
+    soil_ad, pft_ad = ad_inflation(cells, Stoichiometry.from_params(params))
     inputs = {
         "forcing": forc,
         "static": static,
         "pft_weight": cells.weight,
-        "pft_early": pft,
-        "soil_early": soil,
+        "pft_early": cells.pft * pft_ad,
+        "soil_early": cells.soil * soil_ad,
         "soil_rate": rates,
-        "area": area,
+        # the column's share of its gridcell's land (several topounits, lakes, glaciers)
+        "area": area * cells.column_weight,
     }
     return inputs, cells
 
@@ -115,6 +130,26 @@ def _totals(cells: F.CellPools, area: np.ndarray, pft: np.ndarray, soil: np.ndar
     }
 
 
+def written_pools(
+    pft_early: np.ndarray,
+    soil_early: np.ndarray,
+    pft: np.ndarray,
+    soil: np.ndarray,
+    cells: F.CellPools,
+    pools: tuple[str, ...] = SLOW_POOLS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (normal-mode) pools the AI restart holds: the predicted `pools` on PFTs of
+    non-zero weight, the early state elsewhere."""
+    pft_out, soil_out = pft_early.copy(), soil_early.copy()
+    for j, name in enumerate(F.PFT_POOLS):
+        if name in pools:
+            pft_out[..., j] = np.where(cells.weight > 0, pft[..., j], pft_early[..., j])
+    for k, name in enumerate(F.SOIL_POOLS):
+        if name in pools:
+            soil_out[..., k] = soil[..., k]
+    return pft_out, soil_out
+
+
 def ai_spinup(
     restart: str | os.PathLike[str],
     model_file: str | os.PathLike[str],
@@ -136,12 +171,13 @@ def ai_spinup(
     pft, soil = predict_pools(model_file, inputs, threads)
     st = Stoichiometry.from_params(prm)
     history = f"elmai spinup: slow pools predicted by {Path(model_file).name}"
-    ok, table = write_checked(restart, out, cells, pft, soil, st, history, force)
-    result = SpinupResult(str(out), int(cells.lat.size), ok, table)
+    ok, table = write_checked(restart, out, cells, pft, soil, prm, history, force)
+    result = SpinupResult(str(out), int(cells.lat.size), ok, table, layout=cells.layout or {})
     area = inputs["area"]
+    written_pft, written_soil = written_pools(inputs["pft_early"], inputs["soil_early"], pft, soil, cells)
     result.totals_pgc = {
         "early": _totals(cells, area, inputs["pft_early"], inputs["soil_early"]),
-        "ai": _totals(cells, area, pft, soil),
+        "ai": _totals(cells, area, written_pft, written_soil),
     }
     if save_inputs:
         write_inputs(save_inputs, inputs, cells, st, pft, soil)
@@ -155,18 +191,20 @@ def write_checked(
     cells: F.CellPools,
     pft: np.ndarray,
     soil: np.ndarray,
-    st: Stoichiometry,
+    params: ElmParams,
     history: str,
     force: bool,
+    pools: tuple[str, ...] = SLOW_POOLS,
 ) -> tuple[bool, str]:
-    """Merge the pools into a copy of `restart`, check the copy with every static rule and
-    rename it to `out` only if it passes (or `force`). (checks passed, check table)."""
+    """Merge `pools` into a copy of `restart`, check the copy with every static rule (the
+    case's parameters) and rename it to `out` only if it passes (or `force`).
+    (checks passed, check table)."""
     with open_restart(restart) as r:
-        updates = merge_updates(r, cells, pft, soil, st)
+        updates = merge_updates(r, cells, pft, soil, Stoichiometry.from_params(params), pools)
     tmp = out.with_name(f".{out.name}.unchecked")
     write_restart(restart, tmp, updates, history=history)
     try:
-        report = check_restart(tmp)
+        report = check_restart(tmp, params)
     except Exception:
         tmp.unlink(missing_ok=True)
         raise
@@ -194,6 +232,7 @@ def write_inputs(
         "pft_pool": len(F.PFT_POOLS),
         "level": soil.shape[1],
         "soil_pool": len(F.SOIL_VARS),
+        "element": 2,
     }
     v = {
         "forcing": (("cell", "month", "forcing_var"), inputs["forcing"]),
@@ -208,6 +247,13 @@ def write_inputs(
         "dz": (("level",), DZSOI_DECOMP),
         "pft_pools": (("cell", "pft", "pft_pool"), pft),
         "soil_pools": (("cell", "level", "soil_pool"), soil),
+        # which pools the merge writes (1) and which it leaves as the restart has them (0)
+        "written_pft_pool": (("pft_pool",), np.array([float(n in SLOW_POOLS) for n in F.PFT_POOLS])),
+        "written_soil_pool": (("soil_pool",), np.array([float(n in SLOW_POOLS) for n in F.SOIL_POOLS])),
+        # 1-based restart column of each cell (its natural-vegetation column)
+        "cell_column": (("cell",), cells.column + 1.0),
+        # N:C and P:C of a pool where the cell's column held none of it (merge.fallback_ratios)
+        "fallback_ratio": (("cell", "element", "soil_pool"), fallback_ratios(cells, st)),
     }
     write_netcdf(
         path,

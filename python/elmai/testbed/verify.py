@@ -27,6 +27,7 @@ def verify(
         first_year=int(setup.get("year", 1)),
         seed=int(setup["seed"]),
         progress=progress,
+        history_years=years,  # h0 of the whole run: ELM's decomposition scalars for `elmai refine`
     )
     plot_verification(result, Path(out) / "verify.png", title=Path(restart).name)
     return result

@@ -1,0 +1,87 @@
+"""ELM h0 history files (`<case>.elm.h0.YYYY-MM.nc`): the decomposition scalars a case ran with.
+
+ELM's decay rate of every CTC pool is k x T_SCALAR x W_SCALAR x O_SCALAR x depth scalar
+(DecompCascadeCNMod). h0 carries the first three per level (`levdcmp`) as monthly means on
+`lndgrid` (1-D) or (lat, lon) (histFileMod); their product, averaged over the months of
+whole forcing cycles, is the climatological environmental scalar `elmai refine` and the
+data set's decay-rate features use. A product of monthly means, not the monthly mean of
+the product: the sub-monthly covariance of temperature and moisture is not in h0.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from elmai.errors import ElmaiError, VariableNotFoundError
+from elmai.io.elm_names import NLEVDECOMP
+from elmai.io.restart import open_restart
+
+SCALARS = ("T_SCALAR", "W_SCALAR", "O_SCALAR")
+
+
+def history_files(folder: str | os.PathLike[str], case: str | None = None) -> list[Path]:
+    """The h0 files of a case in a folder, in time order (their names sort by date)."""
+    return sorted(Path(folder).glob(f"{case or '*'}.elm.h0.*.nc"))
+
+
+def _cells_index(f, lat: np.ndarray, lon: np.ndarray, path: Path) -> tuple:
+    """Index into the file's horizontal dims for each cell (nearest point)."""
+    if "lat" not in f or "lon" not in f:
+        raise VariableNotFoundError(f"history '{path}' lacks lat/lon")
+    flat, flon = f.read("lat").astype(np.float64), f.read("lon").astype(np.float64)
+
+    def nearest(axis: np.ndarray, want: np.ndarray, periodic: bool) -> np.ndarray:
+        d = want[:, None] - axis[None, :]
+        if periodic:
+            d = (d + 180.0) % 360.0 - 180.0
+        return np.abs(d).argmin(axis=1)
+
+    if "lndgrid" in f.dims:  # 1-D: lat/lon per gridcell
+        d = (lat[:, None] - flat[None, :]) ** 2 + (((lon[:, None] - flon[None, :]) + 180) % 360 - 180) ** 2
+        return (d.argmin(axis=1),)
+    return nearest(flat, lat, False), nearest(flon, lon, True)
+
+
+def decomposition_scalars(
+    files: Sequence[str | os.PathLike[str]], lat: np.ndarray, lon: np.ndarray
+) -> np.ndarray:
+    """(ncell, NLEVDECOMP) mean over `files` (monthly h0) of T_SCALAR x W_SCALAR x O_SCALAR
+    at each cell (nearest history point). O_SCALAR counts as 1 where a file lacks it (ELM
+    writes it only with anoxia on). Clear errors name the file and variable."""
+    if not files:
+        raise ElmaiError("no h0 history files given")
+    total = np.zeros((lat.size, NLEVDECOMP))
+    months = 0
+    for path in map(Path, files):
+        with open_restart(path) as f:
+            for name in SCALARS[:2]:
+                if name not in f:
+                    raise VariableNotFoundError(f"history '{path}' lacks {name} (ELM's decomposition scalar)")
+            where = _cells_index(f, lat, lon, path)
+            product = np.ones((lat.size, NLEVDECOMP))
+            for name in SCALARS:
+                if name not in f:
+                    continue
+                data = np.asarray(f.read(name), dtype=np.float64)  # (time, levdcmp, lndgrid|lat, lon)
+                if data.ndim < 3 or data.shape[1] < NLEVDECOMP:
+                    raise ElmaiError(
+                        f"history '{path}' {name} has shape {data.shape}; expected (time, levdcmp >= "
+                        f"{NLEVDECOMP}, lndgrid) or (time, levdcmp, lat, lon)"
+                    )
+                values = data.mean(axis=0)[:NLEVDECOMP]  # (level, ...)
+                at = values[(slice(None), *where)].T  # (ncell, level)
+                bad = ~np.isfinite(at) | (at < 0) | (at > 1e30)
+                if bad.any():
+                    cell = int(np.argwhere(bad)[0][0])
+                    raise ElmaiError(
+                        f"history '{path}' {name}: fill/NaN/negative value at cell {cell} "
+                        f"(lat {lat[cell]:.2f}, lon {lon[cell]:.2f})"
+                    )
+                product *= at
+        total += product
+        months += 1
+    return total / months
