@@ -90,11 +90,11 @@ def test_spinup_writes_the_models_pools_checked_and_leaves_the_input_alone(
         live = (cells.pft_index >= 0) & (cells.weight > 0)
         dead = ds["deadstemc"][:][cells.pft_index[live]]
         np.testing.assert_allclose(dead, pft[..., PFT_POOLS.index("deadstemc")][live], rtol=1e-5, atol=1e-6)
-        # zero-weight pfts and the fast pools keep what the early restart holds
+        # zero-weight pfts and the live vegetation pools keep what the early restart holds
         seed = (cells.pft_index >= 0) & (cells.weight == 0)
         at = cells.pft_index[seed]
         np.testing.assert_array_equal(ds["deadstemc"][:][at], e0["deadstemc"][:][at])
-        for fast in ("leafc", "frootc", "litr2c_vr", "soil1c_vr", "tlai"):
+        for fast in ("leafc", "frootc", "livestemc", "leafc_storage", "tlai"):
             np.testing.assert_array_equal(ds[fast][:], e0[fast][:])
         # totals moved by the change of what they sum (ELM's col_cs_summary)
         som = [f"soil{k}c_vr" for k in (1, 2, 3, 4)]

@@ -26,3 +26,39 @@ def test_soil_levels_are_elms() -> None:
     np.testing.assert_allclose(np.diff(zi), dz)  # thicknesses are the interface spacing
     assert zi[-1] > 42.0 and len(z) == 15
     np.testing.assert_array_equal(DZSOI_DECOMP, dz[:10])
+
+
+def test_defaults_hold_every_value_elmai_reads_as_the_real_file() -> None:
+    """One source of ELM truth: the built-in values of everything read beyond the PFT and
+    CTC lists (np_s*_new, lwtop_ann, r_mort) are the real file's, and so are the AD factors
+    and the initial soil C:P computed from them (DecompCascadeCNMod readDecompCNParams)."""
+    real = read_params(shared_data("elm", "clm_params_c211124vpft.nc"))
+    ours = default_params()
+    assert ours.ctc == real.ctc
+    np.testing.assert_array_equal(ours.ad_factors, real.ad_factors)
+    np.testing.assert_allclose(real.ad_factors[[3, 6, 7]], [1.36918, 1.95558, 27.39589], rtol=1e-5)
+    np.testing.assert_array_equal(real.ad_factors[[0, 1, 2, 4, 5]], 1.0)
+    np.testing.assert_array_equal(real.soil_cp_initial, [360.0, 360.0, 500.0, 500.0])
+    spruce = read_params(shared_data("elm", "clm_params_SPRUCE_20221118_zengroot.nc"))
+    assert abs(spruce.ctc["lwtop_ann"] - 0.3517) < 1e-6  # OLMT SPRUCE calibration, not the default 0.7
+    assert spruce.ad_factors[2] > 1  # its slower lignin litter is accelerated too
+
+
+def test_a_parameter_file_with_fewer_pfts_reads_and_pads(tmp_path) -> None:
+    import netCDF4
+
+    src = shared_data("elm", "clm_params_c211124vpft.nc")
+    out = tmp_path / "clm_params_arctic12.nc"
+    with netCDF4.Dataset(src) as a, netCDF4.Dataset(out, "w", format="NETCDF3_CLASSIC") as b:
+        for name, dim in a.dimensions.items():
+            b.createDimension(name, 12 if name == "pft" else len(dim))
+        for name, var in a.variables.items():
+            v = b.createVariable(name, var.dtype, var.dimensions)
+            data = var[:]
+            if "pft" in var.dimensions:
+                data = data[tuple(slice(0, 12) if d == "pft" else slice(None) for d in var.dimensions)]
+            v[:] = data
+    p = read_params(out)
+    assert p.npft == 12 and p.pft["leafcn"].size == 17
+    np.testing.assert_array_equal(p.pft["leafcn"][12:], 0.0)
+    np.testing.assert_array_equal(p.pft["leafcn"][:12], default_params().pft["leafcn"][:12])

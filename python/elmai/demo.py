@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from elmai.config_file import read_yaml
 from elmai.testbed.reference_spinups import SpinupCurve, reference_spinup
 from elmai.testbed.run import CRITERION_AREA, RunResult, run_testbed
 from elmai.testbed.verify import verify
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         forcing_years=args.forcing_years,
         case="demo",
         equilibrium=True,
+        history_years=args.forcing_years,  # h0 of the last cycle: the decay rates the model reads
     )
     early = Path(case.restarts[0])
     early_year = args.years + 1
@@ -146,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     step(f"3/9 training the spin-up transformer (mpirun -n {args.ranks}, DDP)")
-    cfg = yaml.safe_load(CONFIG.read_text()) | {"dataset": str(dataset), "out": str(out / "train")}
+    cfg = read_yaml(CONFIG) | {"dataset": str(dataset), "out": str(out / "train")}  # checked again by train
     if args.epochs:
         cfg["epochs"] = args.epochs
     config = out / "train_config.yaml"
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    launch(args.ranks, "train", "--config", str(config))
+    launch(args.ranks, "train", "--config", str(config), "--overwrite")  # the demo owns its folder
     training = json.loads((out / "train" / "summary.json").read_text())
     timed("training", t0)
 

@@ -24,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--params", help="the case's ELM parameter file (default: the one clm_params*.nc beside the restart)"
     )
+    p.add_argument(
+        "--history",
+        nargs="+",
+        help="h0 files (T_SCALAR, W_SCALAR, O_SCALAR) for the decay rates (default: the *.elm.h0.* of "
+        "the 20 years before the restart, beside it; else scalaravg_col, else a Q10 estimate)",
+    )
     p.add_argument("--force", action="store_true", help="keep the restart even if it fails the checks")
     p.add_argument(
         "--save-inputs", help="also write the model inputs and predictions (for Fortran example 03)"
@@ -33,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_spinup(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, restart="file", model="file")
     from elmai.spinup import ai_spinup
 
     res = ai_spinup(
@@ -45,6 +54,7 @@ def cmd_spinup(args: argparse.Namespace) -> int:
         force=args.force,
         save_inputs=args.save_inputs,
         threads=args.threads,
+        history=args.history,
     )
     from elmai.spinup.run import layout_note
 
@@ -80,6 +90,9 @@ def register_refine(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, start="file", end="file")
     from elmai.spinup.newton import refine_spinup
 
     res = refine_spinup(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from elmai.testbed.run import CRITERION_AREA, RunResult, run_testbed
+if TYPE_CHECKING:  # the testbed (scipy) loads when a testbed command runs, not with every command
+    from elmai.testbed.run import RunResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,6 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report(result: RunResult) -> None:
+    from elmai.testbed.run import CRITERION_AREA
+
     print(result.table())
     met = result.first_year_meeting_criterion()
     verdict = f"met in year {met}" if met else "not met"
@@ -115,6 +119,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from elmai.testbed.run import run_testbed
+
     result = run_testbed(
         args.out,
         resolution=args.resolution,
@@ -142,9 +148,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from elmai.cli.paths import input_file
     from elmai.testbed.ensemble import global_gpp_pg, read_param_list, run_ensemble
 
-    specs = read_param_list(args.param_list)
+    specs = read_param_list(input_file(args.param_list, "--param-list"))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     path = Path(args.out) / "ensemble.nc"
     ens = run_ensemble(specs, args.n, path, args.resolution, args.years, args.seed, args.lhs)

@@ -19,8 +19,9 @@ import numpy as np
 from elmai.data import features as F
 from elmai.data.normalize import GROUPS, fit_stats
 from elmai.data.splits import TEST, TRAIN, VALID, block_split, random_split
-from elmai.errors import ElmaiError, ShapeError
+from elmai.errors import ElmaiError, InputNotFoundError, ShapeError
 from elmai.io.elm_names import NATPFT, NLEVDECOMP
+from elmai.io.history import files_before
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.restart import open_restart
 from elmai.mpi import world_comm
@@ -87,14 +88,14 @@ def find_restart(run_dir: Path, year: int, case: str | None = None) -> Path:
     pattern = f"{case or '*'}.elm.r.{year:04d}-01-01-00000.nc"
     hits = sorted(p for p in run_dir.glob(pattern) if ".equilibrium." not in p.name)
     if not hits:
-        raise FileNotFoundError(f"no restart {pattern} in '{run_dir}'")
+        raise InputNotFoundError(f"no restart {pattern} in '{run_dir}'")
     return hits[0]
 
 
 def find_target(run_dir: Path) -> Path:
     hits = sorted(run_dir.glob("*.equilibrium.elm.r.*.nc"))
     if not hits:
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"no equilibrium restart (*.equilibrium.elm.r.*.nc) in '{run_dir}': give --target "
             "(a restart at equilibrium of the same case, e.g. from a conventional spin-up)"
         )
@@ -121,7 +122,7 @@ def build_dataset(
     forc = Path(forcing) if forcing else next(iter(sorted(run.glob("*.datm.forcing.nc"))), None)
     for what, p in (("surface data", surf), ("forcing", forc)):
         if p is None or not p.exists():
-            raise FileNotFoundError(f"{what} not found in '{run}' (give --surfdata/--forcing)")
+            raise InputNotFoundError(f"{what} not found in '{run}' (give --surfdata/--forcing)")
     prm = F.load_params(run, params)
     e, t = F.read_cell_pools(early), F.read_cell_pools(target)
     if e.pft.shape != t.pft.shape or not np.allclose(e.lat, t.lat):
@@ -132,8 +133,10 @@ def build_dataset(
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
     mine = np.array_split(np.arange(e.lat.size), size)[rank]
     scal = None if e.scalaravg is None else e.scalaravg[mine]
+    with open_restart(early) as r:
+        history = files_before(run, r.year)  # the h0 of the run up to the early restart, if any
     forcing_cells, static_cells, area_cells, rates = F.climate_inputs(
-        forc, surf, prm, e.lat[mine], e.lon[mine], scal
+        forc, surf, prm, e.lat[mine], e.lon[mine], scal, history
     )
     if comm:
         parts = comm.gather((forcing_cells, static_cells, area_cells, rates), root=0)
@@ -154,7 +157,7 @@ def build_dataset(
         "decay_rate": rates,
         "lat": e.lat,
         "lon": e.lon,
-        "area": area_cells,
+        "area": area_cells * e.column_weight,  # the column's share of its gridcell's land
         "respired_fraction": F.respired_fractions(prm),
     }
     splits = {"random": random_split(e.lat.size, seed), "block": block_split(e.lat, e.lon, block_deg, seed)}

@@ -193,6 +193,21 @@ def pft_traits(params: ElmParams) -> np.ndarray:
     return np.stack([params.pft[p] for p in PFT_PARAMETERS], axis=1)
 
 
+def _fallback_env(
+    params: ElmParams, forcing: np.ndarray | None, scalaravg: np.ndarray | None, depth: np.ndarray
+) -> np.ndarray:
+    """The environmental scalar without h0: scalaravg_col's (its depth part removed), else
+    a Q10 estimate from the forcing's monthly air temperature."""
+    if scalaravg is not None:
+        env = scalaravg[:, N.SCALARAVG_LEVEL : N.SCALARAVG_LEVEL + 1] / depth[N.SCALARAVG_LEVEL]
+        return np.repeat(env, N.NLEVDECOMP, axis=1)
+    if forcing is None:
+        raise ElmaiError("no h0 scalars, no valid scalaravg_col and no forcing: cannot estimate decay")
+    t = forcing[:, :, FORCING_VARS.index("TBOT")] - 273.15
+    q10 = (params.ctc["q10_hr"] ** ((t - 25.0) / 10.0) * np.where(t > 0, 1.0, 0.05)).mean(axis=1)
+    return np.repeat(q10[:, None], N.NLEVDECOMP, axis=1)
+
+
 def decomposition_rates(
     params: ElmParams,
     forcing: np.ndarray | None,
@@ -211,15 +226,10 @@ def decomposition_rates(
        temperature (x 0.05 below freezing), moisture and oxygen taken as 1."""
     ctc = params.ctc
     depth = np.exp(-node_depths()[: N.NLEVDECOMP] / ctc["decomp_depth_efolding"])
-    if env is None and scalaravg is not None:
-        env = scalaravg[:, N.SCALARAVG_LEVEL : N.SCALARAVG_LEVEL + 1] / depth[N.SCALARAVG_LEVEL]
-        env = np.repeat(env, N.NLEVDECOMP, axis=1)
-    if env is None:
-        if forcing is None:
-            raise ElmaiError("no h0 scalars, no valid scalaravg_col and no forcing: cannot estimate decay")
-        t = forcing[:, :, FORCING_VARS.index("TBOT")] - 273.15
-        q10 = (ctc["q10_hr"] ** ((t - 25.0) / 10.0) * np.where(t > 0, 1.0, 0.05)).mean(axis=1)
-        env = np.repeat(q10[:, None], N.NLEVDECOMP, axis=1)
+    missing = None if env is None else np.isnan(env).any(axis=1)  # cells h0 has no scalar for
+    if env is None or missing.any():
+        fallback = _fallback_env(params, forcing, scalaravg, depth)
+        env = fallback if env is None else np.where(missing[:, None], fallback, env)
     return np.stack([ctc[N.CTC_DECAY_RATE[p]] * 365.0 * env * depth[None, :] for p in SOIL_POOLS], axis=-1)
 
 
@@ -242,8 +252,14 @@ def climate_inputs(
     lat: np.ndarray,
     lon: np.ndarray,
     scalaravg: np.ndarray | None,
+    history: list[Path] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(forcing climatology, static fields, land area m2, decay rates) of the given cells."""
+    """(forcing climatology, static fields, land area m2, decay rates) of the given cells.
+    Decay rates from the h0 `history` files' decomposition scalars when given (the run's own
+    T_SCALAR x W_SCALAR x O_SCALAR per level), else as decomposition_rates falls back."""
+    from elmai.io.history import decomposition_scalars
+
     f = read_forcing(forcing, lat, lon)
     static, area = read_static(surfdata, lat, lon, f)
-    return f, static, area, decomposition_rates(params, f, scalaravg)
+    env = decomposition_scalars(history, lat, lon) if history else None
+    return f, static, area, decomposition_rates(params, f, scalaravg, env)

@@ -139,6 +139,7 @@ class ElmParams:
     pft: dict[str, np.ndarray] = field(default_factory=dict)
     ctc: dict[str, float] = field(default_factory=dict)
     source: str = "built-in defaults (clm_params_c211124vpft.nc)"
+    npft: int = 25  # PFTs in the file (natural ones first; the arrays hold the 17 natural slots)
 
     def __getitem__(self, name: str) -> np.ndarray | float:
         return self.pft[name] if name in self.pft else self.ctc[name]
@@ -183,17 +184,22 @@ def read_params(path: str | os.PathLike[str]) -> ElmParams:
         if missing:
             raise VariableNotFoundError(f"parameter file '{path}' lacks {', '.join(missing)}")
         pft = {}
+        npft = None
         for v in PFT_PARAMETERS:
             values = np.asarray(r.read(v), dtype=np.float64)
-            if values.ndim != 1 or values.size < NATPFT:
+            if values.ndim != 1 or values.size < 2 or (npft is not None and values.size != npft):
                 raise ShapeError(
-                    f"'{v}' in '{path}' has shape {values.shape}; expected at least {NATPFT} PFTs"
+                    f"'{v}' in '{path}' has shape {values.shape}; expected one value per PFT"
+                    + (f" ({npft}, as the other PFT parameters)" if npft else "")
                 )
-            pft[v] = values[:NATPFT].copy()
+            npft = values.size
+            # sets with fewer PFTs (Arctic sets have 12) leave the missing types at 0: a
+            # restart that uses one of them is refused where the pfts are read
+            pft[v] = np.pad(values[:NATPFT], (0, max(0, NATPFT - values.size)))
         ctc = {v: float(np.asarray(r.read(v)).reshape(-1)[0]) for v in CTC_PARAMETERS}
         for v, default in _DEFAULT_OPTIONAL.items():  # CN-only and older sets lack some
             ctc[v] = float(np.asarray(r.read(v)).reshape(-1)[0]) if v in r else default
-    return ElmParams(pft, ctc, source=os.fspath(path))
+    return ElmParams(pft, ctc, source=os.fspath(path), npft=int(npft or NATPFT))
 
 
 def find_params(folder: str | os.PathLike[str], given: str | os.PathLike[str] | None = None) -> ElmParams:

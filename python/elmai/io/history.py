@@ -28,6 +28,23 @@ def history_files(folder: str | os.PathLike[str], case: str | None = None) -> li
     return sorted(Path(folder).glob(f"{case or '*'}.elm.h0.*.nc"))
 
 
+def history_year(path: Path) -> int | None:
+    """The year in an h0 file name (`<case>.elm.h0.YYYY-MM.nc`), None if it has none."""
+    stem = path.name.rsplit(".elm.h0.", 1)[-1]
+    head = stem.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def files_before(folder: str | os.PathLike[str], year: int | None, max_years: int = 20) -> list[Path]:
+    """The h0 files of the run that led to a restart dated `year`: those of the last
+    `max_years` years before it found in `folder` (all of them if the year is unknown)."""
+    files = history_files(folder)
+    if year is None:
+        return files
+    keep = [f for f in files if (y := history_year(f)) is not None and year - max_years <= y < year]
+    return keep
+
+
 def _cells_index(f, lat: np.ndarray, lon: np.ndarray, path: Path) -> tuple:
     """Index into the file's horizontal dims for each cell (nearest point)."""
     if "lat" not in f or "lon" not in f:
@@ -50,8 +67,9 @@ def decomposition_scalars(
     files: Sequence[str | os.PathLike[str]], lat: np.ndarray, lon: np.ndarray
 ) -> np.ndarray:
     """(ncell, NLEVDECOMP) mean over `files` (monthly h0) of T_SCALAR x W_SCALAR x O_SCALAR
-    at each cell (nearest history point). O_SCALAR counts as 1 where a file lacks it (ELM
-    writes it only with anoxia on). Clear errors name the file and variable."""
+    at each cell (nearest history point); NaN where ELM wrote spval (a gridcell without an
+    active soil column). O_SCALAR counts as 1 where a file lacks it (ELM writes it only
+    with anoxia on). Clear errors name the file and variable."""
     if not files:
         raise ElmaiError("no h0 history files given")
     total = np.zeros((lat.size, NLEVDECOMP))
@@ -74,14 +92,15 @@ def decomposition_scalars(
                     )
                 values = data.mean(axis=0)[:NLEVDECOMP]  # (level, ...)
                 at = values[(slice(None), *where)].T  # (ncell, level)
-                bad = ~np.isfinite(at) | (at < 0) | (at > 1e30)
+                bad = ~np.isfinite(at) | (at < 0)
                 if bad.any():
                     cell = int(np.argwhere(bad)[0][0])
                     raise ElmaiError(
-                        f"history '{path}' {name}: fill/NaN/negative value at cell {cell} "
+                        f"history '{path}' {name}: NaN/negative value at cell {cell} "
                         f"(lat {lat[cell]:.2f}, lon {lon[cell]:.2f})"
                     )
-                product *= at
+                # spval where the gridcell has no active soil column (glacier-only): no scalar
+                product *= np.where(at > 1e30, np.nan, at)
         total += product
         months += 1
     return total / months

@@ -2,9 +2,11 @@
 
 Carbon comes from the model, for the natural-vegetation columns and their PFTs of
 non-zero weight (zero-weight PFTs keep ELM's cold-start seed pools). `elmai spinup`
-writes the slow pools only (dead stem and coarse root, CWD, soil3, soil4: those that do
-not settle within a forcing cycle); the fast ones, phenology and storage pools stay as
-ELM left them, so leaves keep their season. `elmai refine` writes every pool it solved. Nitrogen and
+writes the pools a spin-up is for: every decomposing pool (litter, CWD, soil1..4: in cold
+and deep soil even litter and soil1-2 take decades, since decay is k x T x W x depth
+scalars) and dead stem and coarse root; the live vegetation pools, their storage and
+transfer pools and tlai stay as ELM left them, so leaves keep their season. `elmai
+refine` writes every pool it solved. Nitrogen and
 phosphorus follow as ELM keeps them: plant tissues by their PFT's fixed C:N and C:P
 (leafcn, frootcn, livewdcn, deadwdcn and the cp analogues); soil1..4 by the fixed soil
 C:N (cn_s1..4) and by the cell's own early C:P at that level, because soil C:P floats in
@@ -31,7 +33,7 @@ from elmai.io import elm_names as N
 from elmai.io.elm_params import SPINUP_MORTALITY_FACTOR, ElmParams
 from elmai.io.restart import Restart
 from elmai.io.soil_levels import DZSOI_DECOMP
-from elmai.models.constraints import DEAD_WOOD, SLOW_SOIL
+from elmai.models.constraints import DEAD_WOOD
 
 TISSUE = {
     "leafc": "leaf",
@@ -42,7 +44,7 @@ TISSUE = {
     "deadcrootc": "deadwd",
 }
 DEAD_WOOD_POOLS = tuple(PFT_POOLS[i] for i in DEAD_WOOD)  # ELM's spinup_mortality_factor applies
-SLOW_POOLS = DEAD_WOOD_POOLS + tuple(SOIL_POOLS[i] for i in SLOW_SOIL)  # what `elmai spinup` writes
+SLOW_POOLS = DEAD_WOOD_POOLS + SOIL_POOLS  # what `elmai spinup` writes
 ALL_POOLS = PFT_POOLS + SOIL_POOLS
 
 
@@ -143,6 +145,8 @@ def merge_updates(
     is in AD mode)."""
     soil_ad, pft_ad = ad_inflation(cells, st)
     updates: dict[str, np.ndarray] = {}
+    # what each written pool changed, at the rows it changed: (dimension, rows, new - old)
+    changes: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
     # zero-weight PFT slots keep what ELM put there (cold-start seed pools)
     write = (cells.pft_index >= 0) & (cells.weight > 0)
     idx = cells.pft_index[write]
@@ -154,12 +158,13 @@ def merge_updates(
             name = var[:-1] + element
             if name not in r:
                 continue
-            values = r.read(name).copy()
-            new = c if ratio is None else c / ratio[None, :]
-            values[idx] = new[write]
+            values = r.read(name)  # a fresh array: changed in place
+            new = (c if ratio is None else c / ratio[None, :])[write]
+            changes[name] = ("pft", idx, new - values[idx])
+            values[idx] = new
             updates[name] = values
     if "tlai" in r and "leafc" in pools:
-        lai = r.read("tlai").copy()
+        lai = r.read("tlai")
         lai[idx] = (pft_c[..., PFT_POOLS.index("leafc")] * st.slatop[None, :])[write]
         updates["tlai"] = lai
     col = cells.column
@@ -168,33 +173,36 @@ def merge_updates(
         if pool not in pools:
             continue
         c = soil_c[..., k] / soil_ad[..., k]
-        early_c = r.read(N.vr_pool(pool, "c"))[col, : N.NLEVDECOMP]
+        early_c = None
         for element in "cnp":
             name = N.vr_pool(pool, element)
             if name not in r:
                 continue
-            values = r.read(name).copy()
+            values = r.read(name)
+            old = values[col, : N.NLEVDECOMP]
             if element == "c":
-                new = c
+                early_c, new = old, c
             elif element == "n" and np.isfinite(st.soil_cn[k]):
                 new = c / st.soil_cn[k]  # fixed soil C:N
             else:  # floating: the cell's own early ratio
-                e = "np".index(element)
-                new = c * _early_ratio(early_c, values[col, : N.NLEVDECOMP], fallback[:, e, k])
+                if early_c is None:
+                    early_c = r.read(N.vr_pool(pool, "c"))[col, : N.NLEVDECOMP]
+                new = c * _early_ratio(early_c, old, fallback[:, "np".index(element), k])
+            changes[name] = ("column", col, (new - old) @ DZSOI_DECOMP)
             values[col, : N.NLEVDECOMP] = new
             updates[name] = values
-    updates |= totals(r, updates)
+    updates |= totals(r, changes)
     return updates
 
 
-def totals(r: Restart, updates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def totals(r: Restart, changes: dict[str, tuple[str, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
     """Every ELM total the file holds (elm_names.ELM_TOTALS, as ELM's summaries compute
-    them), moved by the change of the terms it sums: pft terms per pft for a pft total and
-    column-averaged with pfts1d_wtcol for a column total, (column, levgrnd) terms as
-    stocks over the BGC levels. Terms elmai does not write keep counting as they were."""
+    them), moved by the change of the terms it sums. `changes`: {pool: (level, rows, change)}
+    with pft pools' changes per pft and vertically resolved pools' as column stocks over
+    the BGC levels; pft changes enter a column total averaged with pfts1d_wtcol (ELM's
+    p2c). Terms elmai does not write keep counting as they were."""
     sub = r.subgrid
     ncol = r.dims["column"]
-    on = sub.pft_column >= 0
     out: dict[str, np.ndarray] = {}
     for name, (required, optional) in N.ELM_TOTALS.items():
         if name not in r:
@@ -202,19 +210,16 @@ def totals(r: Restart, updates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         level = r.info(name).dims
         delta = np.zeros(r.info(name).shape)
         for term in required + optional:
-            if term not in updates:
+            if term not in changes:
                 continue
-            d = updates[term] - r.read(term)
-            dims = r.info(term).dims
-            if dims == ("column", "levgrnd"):
-                d = d[:, : N.NLEVDECOMP] @ DZSOI_DECOMP
-                dims = ("column",)
-            if dims == ("pft",) and level == ("column",):
-                d = np.bincount(sub.pft_column[on], weights=(d * sub.pft_weight_column)[on], minlength=ncol)
-                dims = ("column",)
-            if dims != level:
-                raise ElmaiError(f"'{r.path}': {term} {r.info(term).dims} cannot enter {name} {level}")
-            delta += d
+            where, rows, d = changes[term]
+            if where == "pft" and level == ("column",):
+                w = d * sub.pft_weight_column[rows]
+                delta += np.bincount(sub.pft_column[rows], weights=w, minlength=ncol)
+            elif level == (where,):
+                np.add.at(delta, rows, d)
+            else:
+                raise ElmaiError(f"'{r.path}': {term} (per {where}) cannot enter {name} {level}")
         if delta.any():
             out[name] = r.read(name) + delta
     return out

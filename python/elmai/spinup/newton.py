@@ -177,16 +177,18 @@ def cycle_rates(
     (given, else the *.elm.h0.* beside `end`), else a valid scalaravg_col, else the
     forcing's Q10 estimate (F.decomposition_rates)."""
     files = [Path(h) for h in history] if history is not None else history_files(end.parent)
-    if files:
-        env = decomposition_scalars(files, c0.lat, c0.lon)
-        return F.decomposition_rates(params, None, None, env), f"h0 scalars ({len(files)} files)"
+    env = decomposition_scalars(files, c0.lat, c0.lon) if files else None
     scalaravg = c0.scalaravg if c0.scalaravg is not None else c1.scalaravg
-    if scalaravg is not None:
-        return F.decomposition_rates(params, None, scalaravg), "scalaravg_col"
-    from elmai.spinup.run import _beside
+    climate = None
+    needs_more = env is None or np.isnan(env).any()
+    if needs_more and scalaravg is None:  # cells without h0 scalars: a Q10 estimate of the forcing
+        from elmai.spinup.run import _beside
 
-    climate = F.read_forcing(_beside(end, "*.datm.forcing.nc", forcing, "forcing"), c0.lat, c0.lon)
-    return F.decomposition_rates(params, climate, None), "Q10 estimate from the forcing"
+        climate = F.read_forcing(_beside(end, "*.datm.forcing.nc", forcing, "forcing"), c0.lat, c0.lon)
+    rates = F.decomposition_rates(params, climate, scalaravg, env)
+    if env is not None:
+        return rates, f"h0 scalars ({len(files)} files)"
+    return rates, "scalaravg_col" if scalaravg is not None else "Q10 estimate from the forcing"
 
 
 def refine_spinup(

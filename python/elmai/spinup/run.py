@@ -10,6 +10,7 @@ fails, and still reports).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from elmai.data import features as F
 from elmai.errors import ElmaiError, ElmaiFileError
 from elmai.inference import Model
 from elmai.io.elm_params import ElmParams, find_params
+from elmai.io.history import files_before
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.restart import open_restart, write_restart
 from elmai.io.soil_levels import DZSOI_DECOMP
@@ -40,6 +42,7 @@ class SpinupResult:
     totals_pgc: dict[str, dict[str, float]] = field(default_factory=dict)  # {"early"|"ai": {...}}
     inputs_file: str | None = None
     layout: dict[str, int] = field(default_factory=dict)  # columns spun up and left alone
+    seconds: dict[str, float] = field(default_factory=dict)  # inputs, model, merge + write + checks
 
 
 def layout_note(layout: dict[str, int]) -> str:
@@ -64,7 +67,11 @@ def _beside(restart: Path, pattern: str, given: str | None, what: str) -> Path:
         return Path(given)
     hits = sorted(restart.parent.glob(pattern))
     if not hits:
-        raise ElmaiFileError(f"no {what} ({pattern}) beside '{restart}': give it with --{what}")
+        raise ElmaiFileError(
+            f"no {what} ({pattern}) beside '{restart}': give it with --{what}"
+            if restart.exists()
+            else f"restart '{restart}' does not exist"
+        )
     return hits[0]
 
 
@@ -73,18 +80,34 @@ def case_params(restart: Path, given: str | None) -> ElmParams:
     return find_params(restart.parent, given)
 
 
+def early_history(restart: Path, given: list[str] | None = None) -> list[Path]:
+    """The h0 files whose decomposition scalars give the decay rates: those given, else the
+    *.elm.h0.* beside the restart from the 20 years before its date (none: no h0)."""
+    if given is not None:
+        return [Path(g) for g in given]
+    with open_restart(restart) as r:
+        year = r.year
+    return files_before(restart.parent, year)
+
+
 def early_inputs(
-    restart: Path, forcing: Path, surfdata: Path, params: ElmParams
+    restart: Path, forcing: Path, surfdata: Path, params: ElmParams, history: list[Path] | None = None
 ) -> tuple[dict[str, np.ndarray], F.CellPools]:
     """The model inputs of every natural-vegetation column (normal-mode pools: an AD
     restart's are inflated as ELM does when it leaves AD), and the cells' place in the
-    restart."""
+    restart. Decay rates from the `history` (h0) files when given."""
     cells = F.read_cell_pools(restart)
     if cells.lat.size == 0:
         raise ElmaiError(f"'{restart}' has no natural-vegetation column: nothing to spin up")
     forc, static, area, rates = F.climate_inputs(
-        forcing, surfdata, params, cells.lat, cells.lon, cells.scalaravg
+        forcing, surfdata, params, cells.lat, cells.lon, cells.scalaravg, history
     )
+    used = np.flatnonzero((cells.weight > 0).any(axis=0))
+    if used.size and used.max() >= params.npft:
+        raise ElmaiError(
+            f"'{restart}' has pfts of type {int(used.max())} but the parameter file '{params.source}' "
+            f"defines {params.npft} PFTs: give the case's own parameter file (--params)"
+        )
     soil_ad, pft_ad = ad_inflation(cells, Stoichiometry.from_params(params))
     inputs = {
         "forcing": forc,
@@ -160,6 +183,7 @@ def ai_spinup(
     force: bool = False,
     save_inputs: str | os.PathLike[str] | None = None,
     threads: int = 0,
+    history: list[str] | None = None,
 ) -> SpinupResult:
     restart, out = Path(restart), Path(out)
     if out.resolve() == restart.resolve():
@@ -167,12 +191,16 @@ def ai_spinup(
     forc = _beside(restart, "*.datm.forcing.nc", forcing, "forcing")
     surf = _beside(restart, "surfdata_*.nc", surfdata, "surfdata")
     prm = case_params(restart, params)
-    inputs, cells = early_inputs(restart, forc, surf, prm)
+    t0 = time.perf_counter()
+    inputs, cells = early_inputs(restart, forc, surf, prm, early_history(restart, history))
+    t1 = time.perf_counter()
     pft, soil = predict_pools(model_file, inputs, threads)
+    t2 = time.perf_counter()
     st = Stoichiometry.from_params(prm)
-    history = f"elmai spinup: slow pools predicted by {Path(model_file).name}"
-    ok, table = write_checked(restart, out, cells, pft, soil, prm, history, force)
+    history_note = f"elmai spinup: slow pools predicted by {Path(model_file).name}"
+    ok, table = write_checked(restart, out, cells, pft, soil, prm, history_note, force)
     result = SpinupResult(str(out), int(cells.lat.size), ok, table, layout=cells.layout or {})
+    result.seconds = {"inputs": t1 - t0, "model": t2 - t1, "merge_write_check": time.perf_counter() - t2}
     area = inputs["area"]
     written_pft, written_soil = written_pools(inputs["pft_early"], inputs["soil_early"], pft, soil, cells)
     result.totals_pgc = {

@@ -160,9 +160,11 @@ def run_testbed(
         write_forcing_form(out / f"forcing_{forcing_form}", forcing_form, grid, climate)
     write_params(out / "clm_params.nc", params)
     if spinup not in ("native", "ad", "matrix"):
-        raise ValueError(f"spinup must be 'native', 'ad' or 'matrix', not {spinup!r}")
+        raise InvalidArgumentError(f"spinup must be 'native', 'ad' or 'matrix', not {spinup!r}")
     if spinup == "matrix" and not supplement_nutrients:
-        raise ValueError("the matrix equilibrium needs supplemental nutrients (omit --no-supplement)")
+        raise InvalidArgumentError(
+            "the matrix equilibrium needs supplemental nutrients (omit --no-supplement)"
+        )
     model = world.model(accelerated=spinup == "ad", supplement_nutrients=supplement_nutrients)
     state = read_testbed_state(start_from, model) if start_from else State.bare(grid.ngrid)
     if spinup == "matrix":  # start from the semi-analytic equilibrium; the years then verify it
