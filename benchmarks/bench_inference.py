@@ -1,16 +1,22 @@
-"""Inference: elmai's Fortran and C paths vs a bare libtorch forward, and vs Python.
+"""Inference: elmai's Fortran and C paths vs a bare libtorch forward, and vs Python;
+the AOTInductor (.pt2) backend vs TorchScript.
 
 Model: a 5-64-64-3 MLP (TorchScript), one intra-op thread unless stated. The bare
 libtorch loop is C++ calling module.forward() on a ready tensor; the Fortran path
 includes tensor views, the forward, the copy into the Fortran output array and the
-status code. Python torch calls the same scripted module under no_grad.
+status code. Python torch calls the same scripted module under no_grad. The same MLP
+exported with torch.export + AOTInductor runs through the same Fortran driver (the
+backend is chosen from the file); the two formats are interleaved run by run and
+reported as median and spread, as is the first forward of a fresh process.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -93,6 +99,79 @@ def python_us(fn, batch: int) -> float:
     return min(runs)
 
 
+FIRST_FORWARD = """
+import sys, time
+t0 = time.perf_counter()
+import numpy as np, elmai
+t1 = time.perf_counter()
+m = elmai.Model(sys.argv[1], threads=1)
+t2 = time.perf_counter()
+x = np.full((100, 5), 0.5, np.float32)
+m(x)
+t3 = time.perf_counter()
+m(x)
+t4 = time.perf_counter()
+print(t2 - t1, t3 - t2, t4 - t3)
+"""
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values) * 1e6:.1f}-{max(values) * 1e6:.1f} us"
+
+
+def aoti_vs_torchscript(work: Path, f90: Path, ts_model: Path, quick: bool = False) -> list[Figure]:
+    """Same MLP, same Fortran driver: .pt2 (AOTInductor) vs TorchScript, interleaved."""
+    from elmai.training.export import export_pt2
+
+    pt2_model = work / "mlp_5_64_64_3.pt2"
+    if not pt2_model.exists() or pt2_model.stat().st_mtime < ts_model.stat().st_mtime - 3600:
+        torch.manual_seed(0)
+        export_pt2(MLP().eval(), (torch.zeros(8, 5),), pt2_model)
+    batches = [1, 100] if quick else [1, 100, 10_000, 100_000]
+    rounds = 2 if quick else 5
+    pinned = {**os.environ, **PINNED_MALLOC}
+    steady: dict[tuple[str, int], list[float]] = {}
+    first: dict[str, list[tuple[float, float, float]]] = {"ts": [], "pt2": []}
+    models = {"ts": ts_model, "pt2": pt2_model}
+    for r in range(rounds):
+        order = ("ts", "pt2") if r % 2 == 0 else ("pt2", "ts")  # alternate who goes first
+        for kind in order:
+            done = subprocess.run([str(f90), str(models[kind]), "1", *map(str, batches)], check=True,
+                                  capture_output=True, text=True, env=pinned)  # fmt: skip
+            for (_, b), us in parse(done.stdout).items():
+                steady.setdefault((kind, b), []).append(us * 1e-6)
+            done = subprocess.run([sys.executable, "-c", FIRST_FORWARD, str(models[kind])], check=True,
+                                  capture_output=True, text=True, env=pinned)  # fmt: skip
+            first[kind].append(tuple(map(float, done.stdout.split())))
+    figures = []
+    for b in batches:
+        a, t = steady[("pt2", b)], steady[("ts", b)]
+        figures.append(
+            Figure(
+                f"AOTInductor .pt2, Fortran path, batch {b}",
+                statistics.median(a),
+                "TorchScript, same driver",
+                statistics.median(t),
+                note=f"median of {rounds} interleaved runs; spread .pt2 {spread(a)}, TorchScript {spread(t)}",
+            )
+        )
+    for label, k in (("load", 0), ("first forward (batch 100)", 1)):
+        a = [x[k] for x in first["pt2"]]
+        t = [x[k] for x in first["ts"]]
+        figures.append(
+            Figure(
+                f"AOTInductor .pt2, {label}, fresh process",
+                statistics.median(a),
+                "TorchScript",
+                statistics.median(t),
+                note=f"median of {rounds}; spread .pt2 {spread(a)}, TorchScript {spread(t)}; "
+                f"second forward .pt2 {statistics.median(x[2] for x in first['pt2']) * 1e6:.0f} us, "
+                f"TorchScript {statistics.median(x[2] for x in first['ts']) * 1e6:.0f} us",
+            )
+        )
+    return figures
+
+
 def run(quick: bool = False) -> BenchResult:
     work = RESULTS / "build"
     work.mkdir(parents=True, exist_ok=True)
@@ -168,14 +247,20 @@ def run(quick: bool = False) -> BenchResult:
             note="thread count set from Fortran",
         )
     )
+    # the .pt2 export compiles C++ (~1 min): part of every full run, of quick runs on request
+    if os.environ.get("ELMAI_BENCH_PT2", "0" if quick else "1") == "1":
+        figures += aoti_vs_torchscript(work, f90, model_path, quick)
     context = {
-        "model": "5-64-64-3 MLP, TorchScript, float32, 1 intra-op thread",
+        "model": "5-64-64-3 MLP, TorchScript (.pt2 for the AOTInductor figures), float32, 1 intra-op thread",
         "malloc": "compiled drivers run with " + " ".join(f"{k}={v}" for k, v in PINNED_MALLOC.items()),
         "timing": "best of 5 runs of N forwards (>= 0.2 s a run) after 20 warm-up forwards, C++ and Fortran "
         "drivers alternated over 3 rounds; seconds per forward",
     }
     return BenchResult(
-        "inference", "model forward: Fortran/C ABI vs bare libtorch vs Python", figures, context
+        "inference",
+        "model forward: Fortran/C ABI vs bare libtorch vs Python; .pt2 vs TorchScript",
+        figures,
+        context,
     )
 
 

@@ -2,7 +2,9 @@
 // through guarded(), which turns exceptions into status codes and a message.
 #include "elmai.h"
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -12,17 +14,38 @@
 #include "elmai/model_runner.hpp"
 #include "elmai/restart_file.hpp"
 
+namespace {
+// Live objects per handle type (restart, model, tensor), for leak tests.
+std::atomic<std::int64_t> live_counts[3];
+template <int Kind>
+struct Counted {
+  Counted() { live_counts[Kind].fetch_add(1); }
+  Counted(const Counted&) : Counted() {}
+  ~Counted() { live_counts[Kind].fetch_sub(1); }
+};
+}  // namespace
+
+// Every handle is reference counted: *_retain adds a reference (the Fortran module's
+// assignment does, so a copied handle stays valid), *_free / *_close drops one and the
+// object goes with the last.
 struct elmai_restart {
   elmai::RestartFile file;
+  std::atomic<int> refs{1};
+  Counted<0> counted{};
 };
 
 struct elmai_model {
-  std::unique_ptr<elmai::ModelBackend> backend;
-  std::vector<elmai::TensorView> in, out;  // reused between calls: no allocation per forward
+  std::unique_ptr<elmai::ModelBackend> backend;  // thread-safe itself (per-model lock)
+  std::mutex mutex;                              // guards in/out below
+  std::vector<elmai::TensorView> in, out;        // reused between calls: no allocation per forward
+  std::atomic<int> refs{1};
+  Counted<1> counted{};
 };
 
 struct elmai_tensor {
   elmai::TensorView view;
+  std::atomic<int> refs{1};
+  Counted<2> counted{};
 };
 
 namespace {
@@ -48,6 +71,16 @@ int guarded(F&& body) {
   return ELMAI_ERR_INTERNAL;
 }
 
+// For release/retain: keeps the thread's last error (a Fortran final procedure runs
+// them implicitly, between a failing call and the caller reading its message).
+template <typename F>
+int guarded_keep(F&& body) {
+  const std::string saved = last_error;
+  const int status = guarded(std::forward<F>(body));
+  if (status == ELMAI_OK) last_error = saved;
+  return status;
+}
+
 void require(bool ok, const char* what) {
   if (!ok) throw elmai::Error(elmai::ErrorKind::Argument, what);
 }
@@ -58,7 +91,7 @@ extern "C" {
 
 const char* elmai_last_error(void) { return last_error.c_str(); }
 
-const char* elmai_version(void) { return elmai::kVersion; }
+const char* elmai_version(void) { return elmai::version(); }
 
 int elmai_report_error(int status, const char* message) {
   last_error = message ? message : "";
@@ -73,9 +106,17 @@ int elmai_restart_open(const char* path, elmai_restart** out) {
   });
 }
 
+int elmai_restart_retain(elmai_restart* file) {
+  return guarded_keep([&] {
+    require(file, "elmai_restart_retain: null handle");
+    file->refs.fetch_add(1);
+  });
+}
+
 int elmai_restart_close(elmai_restart* file) {
-  return guarded([&] {
+  return guarded_keep([&] {
     if (!file) return;
+    if (file->refs.fetch_sub(1) > 1) return;  // another copy of the handle still uses it
     std::unique_ptr<elmai_restart> owned(file);
     owned->file.close();
   });
@@ -128,8 +169,17 @@ int elmai_model_load(const char* path, const char* device, int nthreads, elmai_m
   });
 }
 
+int elmai_model_retain(elmai_model* model) {
+  return guarded_keep([&] {
+    require(model, "elmai_model_retain: null handle");
+    model->refs.fetch_add(1);
+  });
+}
+
 int elmai_model_free(elmai_model* model) {
-  return guarded([&] { delete model; });
+  return guarded_keep([&] {
+    if (model && model->refs.fetch_sub(1) == 1) delete model;
+  });
 }
 
 int elmai_model_num_inputs(const elmai_model* model, int* n) {
@@ -144,6 +194,7 @@ int elmai_model_forward(elmai_model* model, elmai_tensor* const* inputs, int nin
   return guarded([&] {
     require(model && ninputs >= 0 && noutputs >= 0 && (inputs || !ninputs) && (outputs || !noutputs),
             "elmai_model_forward: invalid argument");
+    std::lock_guard<std::mutex> lock(model->mutex);
     model->in.resize(static_cast<std::size_t>(ninputs));
     model->out.resize(static_cast<std::size_t>(noutputs));
     for (int i = 0; i < ninputs; ++i) {
@@ -228,8 +279,17 @@ int elmai_tensor_from_fortran(void* data, int dtype, int ndims, const int64_t* f
   });
 }
 
+int elmai_tensor_retain(elmai_tensor* tensor) {
+  return guarded_keep([&] {
+    require(tensor, "elmai_tensor_retain: null handle");
+    tensor->refs.fetch_add(1);
+  });
+}
+
 int elmai_tensor_free(elmai_tensor* tensor) {
-  return guarded([&] { delete tensor; });
+  return guarded_keep([&] {
+    if (tensor && tensor->refs.fetch_sub(1) == 1) delete tensor;
+  });
 }
 
 int elmai_balance_check_columns(int64_t ncol, const double* begin, const double* end, int nin, const double* inputs,
@@ -254,6 +314,15 @@ int elmai_balance_check_columns(int64_t ncol, const double* begin, const double*
     int64_t n = 0;
     for (const auto& c : s.columns)
       if (c.fail && n < capacity && failing_columns) failing_columns[n++] = c.column;
+  });
+}
+
+int elmai_live_handles(int64_t* restarts, int64_t* models, int64_t* tensors) {
+  return guarded([&] {
+    require(restarts && models && tensors, "elmai_live_handles: null argument");
+    *restarts = live_counts[0].load();
+    *models = live_counts[1].load();
+    *tensors = live_counts[2].load();
   });
 }
 

@@ -53,8 +53,9 @@ void create_file(const std::string& path, const std::string& format, const std::
     }
   }
 
-  TempFile tmp(path);
+  TempFile tmp(path, /*allow_anonymous=*/!(cmode & NC_NETCDF4));  // HDF5 cannot use /proc/self/fd paths
   int ncid = -1;
+  std::unique_lock<std::recursive_mutex> guard = nc::lock();
   nc::check(nc_create(tmp.path().c_str(), cmode, &ncid), tmp.path(), "creating");
   nc::Handle h(ncid, tmp.path());
   int old_fill;
@@ -84,6 +85,7 @@ void create_file(const std::string& path, const std::string& format, const std::
     nc::check(nc_put_vara(ncid, varids[i], start.data(), v.shape.data(), v.data), tmp.path(), "writing", v.name);
   }
   h.close();
+  guard.unlock();
   tmp.commit(path, 0644);
 }
 

@@ -7,12 +7,17 @@
 
 namespace elmai::nc {
 
+std::recursive_mutex& mutex() {
+  static std::recursive_mutex m;  // never destroyed before static Handles close: function-local
+  return m;
+}
+
 void check(int status, const std::string& path, const std::string& what, const std::string& var) {
   if (status == NC_NOERR) return;
   std::string msg = what + " failed for '" + path + "'";
   if (!var.empty()) msg += ", variable '" + var + "'";
   msg += ": ";
-  msg += nc_strerror(status);
+  msg += nc_strerror(status);  // a static table: no lock needed
   ErrorKind kind = ErrorKind::Format;
   switch (status) {
     case NC_ENOTVAR:
@@ -73,7 +78,10 @@ nc_type type_of_dtype(const std::string& dtype) {
 
 Handle& Handle::operator=(Handle&& o) noexcept {
   if (this != &o) {
-    if (ncid_ >= 0) nc_close(ncid_);
+    if (ncid_ >= 0) {
+      const auto guard = lock();
+      nc_close(ncid_);
+    }
     ncid_ = o.ncid_;
     path_ = std::move(o.path_);
     o.ncid_ = -1;
@@ -82,10 +90,14 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 }
 
 Handle::~Handle() {
-  if (ncid_ >= 0) nc_close(ncid_);
+  if (ncid_ >= 0) {
+    const auto guard = lock();
+    nc_close(ncid_);
+  }
 }
 
 void Handle::close() {
+  const auto guard = lock();  // before touching ncid_: a read on another thread holds it
   if (ncid_ < 0) return;
   int id = ncid_;
   ncid_ = -1;
@@ -99,6 +111,7 @@ Handle open_readonly(const std::string& path) {
   if (!S_ISREG(st.st_mode))
     throw Error(ErrorKind::File, "cannot open '" + path + "': not a regular file");
   int ncid = -1;
+  const auto guard = lock();
   int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
   if (status == NC_ENOTNC || status == NC_EHDFERR || status == NC_EINVAL || status == NC_ENOMEM ||
       status == NC_EVARSIZE || status == NC_ENOTBUILT)

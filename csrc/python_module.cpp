@@ -380,8 +380,11 @@ PYBIND11_MODULE(_core, m) {
       .def("forward", &PyModel::forward, py::arg("inputs"))
       .def_property_readonly("path", [](const PyModel& m) { return m.backend().path(); })
       .def_property_readonly("device", [](const PyModel& m) { return m.backend().device(); })
+      .def_property_readonly("format", [](const PyModel& m) { return elmai::format_name(m.backend().format()); })
       .def_property_readonly("input_names", [](const PyModel& m) { return m.backend().input_names(); })
       .def_property_readonly("output_names", [](const PyModel& m) { return m.backend().output_names(); });
+  m.def("model_format", [](const std::string& path) { return elmai::format_name(elmai::model_format(path)); },
+        py::arg("path"));
   m.def("set_num_threads", &elmai::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &elmai::get_num_threads);
   m.def("check_balance", &check_balance_py, py::arg("begin"), py::arg("end"), py::arg("inputs"), py::arg("outputs"),
@@ -390,5 +393,5 @@ PYBIND11_MODULE(_core, m) {
         py::arg("outputs"), py::arg("dt"), py::arg("threads") = 0);
   m.def("check_restart", &check_restart_py, py::arg("path"), py::arg("options"));
   m.def("build_info", &elmai::build_info);
-  m.attr("__version__") = elmai::kVersion;
+  m.attr("__version__") = elmai::version();
 }

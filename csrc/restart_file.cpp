@@ -24,6 +24,7 @@ std::string format_name(FileFormat f) {
 }
 
 RestartFile::RestartFile(const std::string& path) : handle_(nc::open_readonly(path)) {
+  const auto guard = nc::lock();
   const int id = handle_.id();
   int fmt = 0;
   nc::check(nc_inq_format(id, &fmt), path, "inquiring format");
@@ -91,6 +92,7 @@ const VariableInfo& RestartFile::info(const std::string& name) const {
 }
 
 void RestartFile::read(const std::string& name, void* out, std::size_t out_bytes) const {
+  const auto guard = nc::lock();  // also keeps close() on another thread out
   require_open();
   const VariableInfo& v = info(name);
   const std::size_t need = v.count() * nc::type_size(v.type);
@@ -102,6 +104,7 @@ void RestartFile::read(const std::string& name, void* out, std::size_t out_bytes
 }
 
 void RestartFile::read_as_double(const std::string& name, double* out, std::size_t n) const {
+  const auto guard = nc::lock();  // also keeps close() on another thread out
   require_open();
   const VariableInfo& v = info(name);
   if (n != v.count())
@@ -112,6 +115,7 @@ void RestartFile::read_as_double(const std::string& name, double* out, std::size
 }
 
 void RestartFile::read_rows_as_double(const std::string& name, std::size_t row0, std::size_t nrows, double* out) const {
+  const auto guard = nc::lock();  // also keeps close() on another thread out
   require_open();
   const VariableInfo& v = info(name);
   if (v.type == NC_CHAR) throw Error(ErrorKind::Dtype, "'" + name + "' in '" + path() + "' is text, not numeric");
@@ -131,6 +135,7 @@ void RestartFile::read_rows_as_double(const std::string& name, std::size_t row0,
 }
 
 std::vector<Attribute> RestartFile::attributes(const std::string& var) const {
+  const auto guard = nc::lock();  // also keeps close() on another thread out
   require_open();
   const int id = handle_.id();
   const int varid = var.empty() ? NC_GLOBAL : info(var).varid;

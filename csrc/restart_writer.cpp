@@ -142,6 +142,7 @@ void write_classic_define(const RestartFile& in, const std::string& tmp, const s
   if (in.format() == FileFormat::Offset64) cmode |= NC_64BIT_OFFSET;
   if (in.format() == FileFormat::Cdf5) cmode |= NC_64BIT_DATA;
   int out = -1;
+  std::unique_lock<std::recursive_mutex> guard = nc::lock();  // the define phase; the copy runs unlocked
   nc::check(nc_create(tmp.c_str(), cmode, &out), tmp, "creating");
   nc::Handle out_handle(out, tmp);
   int old_fill;
@@ -182,6 +183,7 @@ void write_classic_define(const RestartFile& in, const std::string& tmp, const s
   }
   nc::check(nc__enddef(out, 0, 4, 0, 4), tmp, "finishing the header");
   out_handle.close();
+  guard.unlock();
 
   const ClassicLayout a = read_classic_layout(src), b = read_classic_layout(tmp);
   if (a.vars.size() != b.vars.size())
@@ -225,6 +227,7 @@ void write_netcdf4(const RestartFile& in, const std::string& tmp, const std::str
   copy_ranges(fin.fd, fout.fd, {{0, 0, static_cast<std::uint64_t>(st.st_size)}},
               "from '" + in.path() + "' to '" + tmp + "'");
   int out = -1;
+  const auto guard = nc::lock();
   nc::check(nc_open(tmp.c_str(), NC_WRITE, &out), tmp, "opening the copy");
   nc::Handle h(out, tmp);
   nc::check(nc_redef(out), tmp, "entering define mode");
@@ -258,10 +261,10 @@ void write_restart(const std::string& src, const std::string& dst, const std::ve
   struct stat st {};
   ::stat(src.c_str(), &st);
 
-  TempFile tmp(dst);
-  const std::string history = new_history(in, history_line);
   const bool classic = in.format() == FileFormat::Classic || in.format() == FileFormat::Offset64 ||
                        in.format() == FileFormat::Cdf5;
+  TempFile tmp(dst, /*allow_anonymous=*/classic);  // HDF5 cannot reopen /proc/self/fd paths
+  const std::string history = new_history(in, history_line);
   if (classic) {
     if (method == CopyMethod::Define || !write_classic_rewrite(in, tmp.path(), history))
       write_classic_define(in, tmp.path(), history, updated);
@@ -269,11 +272,13 @@ void write_restart(const std::string& src, const std::string& dst, const std::ve
     write_netcdf4(in, tmp.path(), history);
 
   int out = -1;
+  std::unique_lock<std::recursive_mutex> guard = nc::lock();
   nc::check(nc_open(tmp.path().c_str(), NC_WRITE, &out), tmp.path(), "reopening the new restart");
   nc::Handle h(out, tmp.path());
   for (const auto& u : updates)
     nc::check(nc_put_var(out, in.info(u.name).varid, u.data), tmp.path(), "writing", u.name);
   h.close();
+  guard.unlock();
   tmp.commit(dst, st.st_mode & 07777);
 }
 

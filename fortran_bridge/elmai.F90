@@ -4,6 +4,13 @@
 !> `ierr` (ELMAI_OK = 0); on failure `elmai_last_error()` returns the message. Nothing
 !> here stops or aborts the host model. Arrays are passed without copies: C order of a
 !> restart variable (column, levgrnd) is Fortran order (levgrnd, column).
+!>
+!> Handles (elmai_restart, elmai_model, elmai_tensor) are released automatically when
+!> they go out of scope (final procedures), so a handle local to a subroutine does not
+!> leak. They are reference counted: `b = a` shares the object (both stay valid; it goes
+!> with the last one released), and the explicit elmai_*_free / elmai_restart_close
+!> release this handle's reference now. Opening, loading or wrapping into a handle that
+!> already holds an object releases that object first.
 module elmai
   use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_char, c_int, c_int64_t, c_double, c_float, &
                                          c_null_char, c_loc, c_f_pointer, c_associated, c_size_t
@@ -17,13 +24,22 @@ module elmai
   !> An open ELM restart file (read-only).
   type, public :: elmai_restart
     type(c_ptr) :: handle = c_null_ptr
+  contains
+    final :: restart_final
+    procedure, private :: restart_assign
+    generic :: assignment(=) => restart_assign
   end type elmai_restart
 
   integer, parameter, public :: ELMAI_FLOAT32 = 0, ELMAI_FLOAT64 = 1
 
-  !> A loaded model (TorchScript today). Load once, forward many times.
+  !> A loaded model: TorchScript (.pt) or torch.export/AOTInductor (.pt2), chosen from
+  !> the file. Load once, forward many times.
   type, public :: elmai_model
     type(c_ptr) :: handle = c_null_ptr
+  contains
+    final :: model_final
+    procedure, private :: model_assign
+    generic :: assignment(=) => model_assign
   end type elmai_model
 
   !> A zero-copy view of a Fortran array, as a model input or output. The array must
@@ -31,6 +47,10 @@ module elmai
   !> for outputs, written through the view during elmai_model_forward).
   type, public :: elmai_tensor
     type(c_ptr) :: handle = c_null_ptr
+  contains
+    final :: tensor_final
+    procedure, private :: tensor_assign
+    generic :: assignment(=) => tensor_assign
   end type elmai_tensor
 
   public :: elmai_last_error, elmai_version
@@ -39,6 +59,7 @@ module elmai
   public :: elmai_tensor_from_array, elmai_tensor_free, elmai_set_num_threads, elmai_get_num_threads
   public :: elmai_read_inparm
   public :: elmai_balance_check_columns
+  public :: elmai_live_handles
 
   real(c_double), parameter, public :: ELMAI_BGC_TOLERANCE = 1.0e-7_c_double   ! g/m2 per step
   real(c_double), parameter, public :: ELMAI_WATER_WARN = 1.0e-7_c_double, ELMAI_WATER_FAIL = 1.0e-4_c_double
@@ -130,6 +151,26 @@ module elmai
       type(c_ptr), value :: tensor
       integer(c_int) :: ierr
     end function c_tensor_free
+    function c_restart_retain(file) bind(C, name="elmai_restart_retain") result(ierr)
+      import :: c_ptr, c_int
+      type(c_ptr), value :: file
+      integer(c_int) :: ierr
+    end function c_restart_retain
+    function c_model_retain(model) bind(C, name="elmai_model_retain") result(ierr)
+      import :: c_ptr, c_int
+      type(c_ptr), value :: model
+      integer(c_int) :: ierr
+    end function c_model_retain
+    function c_tensor_retain(tensor) bind(C, name="elmai_tensor_retain") result(ierr)
+      import :: c_ptr, c_int
+      type(c_ptr), value :: tensor
+      integer(c_int) :: ierr
+    end function c_tensor_retain
+    function c_live_handles(restarts, models, tensors) bind(C, name="elmai_live_handles") result(ierr)
+      import :: c_int, c_int64_t
+      integer(c_int64_t), intent(out) :: restarts, models, tensors
+      integer(c_int) :: ierr
+    end function c_live_handles
     function c_set_num_threads(n) bind(C, name="elmai_set_num_threads") result(ierr)
       import :: c_int
       integer(c_int), value :: n
@@ -197,6 +238,7 @@ contains
     type(elmai_restart), intent(inout) :: file
     character(len=*), intent(in) :: path
     integer, intent(out) :: ierr
+    call restart_final(file)  ! a handle reused for another file releases the old one
     ierr = int(c_restart_open(trim(path)//c_null_char, file%handle))
   end subroutine elmai_restart_open
 
@@ -288,6 +330,7 @@ contains
     if (present(device)) dev = trim(device)
     nt = 0
     if (present(nthreads)) nt = int(nthreads, c_int)
+    call model_final(model)  ! a handle reused for another model releases the old one
     ierr = int(c_model_load(trim(path)//c_null_char, dev//c_null_char, nt, model%handle))
   end subroutine elmai_model_load
 
@@ -335,6 +378,7 @@ contains
       nlayout = int(size(layout), c_int)
       if (nlayout > 0) lp = c_loc(clayout)
     end if
+    call tensor_final(tensor)  ! re-wrapping into a handle releases the old view
     ierr = int(c_tensor_from_fortran(p, dtype, int(size(fshape), c_int), fshape, lp, nlayout, tensor%handle))
   end subroutine tensor_from_address
 
@@ -466,5 +510,65 @@ contains
       failing_columns(1:min(nkeep, nf)) = int(failing(1:min(nkeep, nf))) + 1
     end if
   end subroutine elmai_balance_check_columns
+
+  ! ---- handle life cycle ------------------------------------------------------------------
+
+  !> Objects alive now in the library (not yet released by their last handle).
+  subroutine elmai_live_handles(restarts, models, tensors, ierr)
+    integer, intent(out) :: restarts, models, tensors, ierr
+    integer(c_int64_t) :: r, m, t
+    ierr = int(c_live_handles(r, m, t))
+    restarts = int(r)
+    models = int(m)
+    tensors = int(t)
+  end subroutine elmai_live_handles
+
+  impure elemental subroutine restart_final(file)
+    type(elmai_restart), intent(inout) :: file
+    integer(c_int) :: status
+    if (c_associated(file%handle)) status = c_restart_close(file%handle)
+    file%handle = c_null_ptr
+  end subroutine restart_final
+
+  impure elemental subroutine restart_assign(lhs, rhs)
+    class(elmai_restart), intent(inout) :: lhs
+    type(elmai_restart), intent(in) :: rhs
+    integer(c_int) :: status
+    if (c_associated(rhs%handle)) status = c_restart_retain(rhs%handle)  ! before release: a = a is safe
+    if (c_associated(lhs%handle)) status = c_restart_close(lhs%handle)
+    lhs%handle = rhs%handle
+  end subroutine restart_assign
+
+  impure elemental subroutine model_final(model)
+    type(elmai_model), intent(inout) :: model
+    integer(c_int) :: status
+    if (c_associated(model%handle)) status = c_model_free(model%handle)
+    model%handle = c_null_ptr
+  end subroutine model_final
+
+  impure elemental subroutine model_assign(lhs, rhs)
+    class(elmai_model), intent(inout) :: lhs
+    type(elmai_model), intent(in) :: rhs
+    integer(c_int) :: status
+    if (c_associated(rhs%handle)) status = c_model_retain(rhs%handle)
+    if (c_associated(lhs%handle)) status = c_model_free(lhs%handle)
+    lhs%handle = rhs%handle
+  end subroutine model_assign
+
+  impure elemental subroutine tensor_final(tensor)
+    type(elmai_tensor), intent(inout) :: tensor
+    integer(c_int) :: status
+    if (c_associated(tensor%handle)) status = c_tensor_free(tensor%handle)
+    tensor%handle = c_null_ptr
+  end subroutine tensor_final
+
+  impure elemental subroutine tensor_assign(lhs, rhs)
+    class(elmai_tensor), intent(inout) :: lhs
+    type(elmai_tensor), intent(in) :: rhs
+    integer(c_int) :: status
+    if (c_associated(rhs%handle)) status = c_tensor_retain(rhs%handle)
+    if (c_associated(lhs%handle)) status = c_tensor_free(lhs%handle)
+    lhs%handle = rhs%handle
+  end subroutine tensor_assign
 
 end module elmai

@@ -159,3 +159,21 @@ def test_valgrind_finds_no_definite_leak(models: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     assert "definitely lost: 0 bytes" in done.stderr or "no leaks are possible" in done.stderr
+
+
+def test_handles_released_at_end_of_scope(models: Path, tmp_path: Path) -> None:
+    """Final procedures: handles local to a subroutine (copied, re-wrapped, never freed
+    explicitly) are released when it returns; copies keep an object alive."""
+    from elmai.io.sample_restart import make_sample_restart
+
+    restart = tmp_path / "r.nc"
+    make_sample_restart(restart, ngridcells=24)
+    exe = compile_program(TESTS / "handle_scope.F90", tmp_path / "handle_scope")
+    done = run_program(exe, str(models / "cell_mlp.pt"), str(restart), "1000")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = dict(line.split(maxsplit=1) for line in done.stdout.splitlines())
+    assert out["live_after"] == "0 0 0", "handles leaked at the end of their scope"
+    assert out["copies"] == "0", "a copied handle was released with its original"
+    assert out["live_end"] == "0 0 0"
+    growth_kb = int(out["rss_end_kb"]) - int(out["rss_early_kb"])
+    assert growth_kb < 4096, f"resident memory grew by {growth_kb} kB over 900 scopes"

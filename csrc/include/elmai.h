@@ -24,6 +24,8 @@ enum {
 };
 
 typedef struct elmai_restart elmai_restart;
+typedef struct elmai_model elmai_model;
+typedef struct elmai_tensor elmai_tensor;
 
 const char* elmai_last_error(void);
 const char* elmai_version(void);
@@ -32,7 +34,14 @@ const char* elmai_version(void);
 int elmai_report_error(int status, const char* message);
 
 int elmai_restart_open(const char* path, elmai_restart** out);
+/* Drops this handle's reference; the file closes with the last (see *_retain). */
 int elmai_restart_close(elmai_restart* file);
+/* Adds a reference to a handle (restart, model, tensor): each reference is released by
+ * its own close/free, and the object lives until the last. The Fortran module's handle
+ * assignment and final procedures use these. */
+int elmai_restart_retain(elmai_restart* file);
+int elmai_model_retain(elmai_model* model);
+int elmai_tensor_retain(elmai_tensor* tensor);
 /* Number of dimensions and (C-order) shape of a variable; shape holds maxdims entries. */
 int elmai_restart_var_shape(elmai_restart* file, const char* name, int* ndims, int64_t* shape, int maxdims);
 /* Reads a numeric variable, converted to double, into `out`, whose C-order shape the
@@ -41,11 +50,12 @@ int elmai_restart_var_shape(elmai_restart* file, const char* name, int* ndims, i
 int elmai_restart_read_double(elmai_restart* file, const char* name, double* out, int ndims,
                               const int64_t* shape);
 
-/* ---- model inference (TorchScript today, behind a backend interface) ----------------
- * Tensors are views of the caller's memory (zero-copy). A model is loaded once and
- * forwarded many times; outputs are written into caller-provided tensors. */
-typedef struct elmai_model elmai_model;
-typedef struct elmai_tensor elmai_tensor;
+/* ---- model inference: TorchScript (.pt) or torch.export/AOTInductor (.pt2) -----------
+ * The backend is chosen from the file (extension, else the zip's layout). Tensors are
+ * views of the caller's memory (zero-copy). A model is loaded once and forwarded many
+ * times; outputs are written into caller-provided tensors. A model may be shared by
+ * threads (forwards on one model are serialised). Load and forward run with
+ * floating-point traps masked, and the caller's FP environment is restored after. */
 
 enum { ELMAI_FLOAT32 = 0, ELMAI_FLOAT64 = 1 };
 
@@ -78,6 +88,9 @@ int elmai_balance_check_columns(int64_t ncol, const double* begin, const double*
                                 int nout, const double* outputs, double dt, double fail_tol, double warn_tol,
                                 int64_t* nfail, int64_t* nwarn, double* max_abs_error, int64_t* failing_columns,
                                 int64_t capacity);
+
+/* Objects alive now (not yet released by their last handle), per kind: for leak checks. */
+int elmai_live_handles(int64_t* restarts, int64_t* models, int64_t* tensors);
 
 int elmai_set_num_threads(int nthreads);
 int elmai_get_num_threads(int* nthreads);

@@ -1,6 +1,6 @@
 """Run exported models through the compiled core: the same code path ELM's Fortran uses.
 
-model = elmai.Model("spinup.pt", threads=1)
+model = elmai.Model("spinup.pt", threads=1)   # TorchScript; "spinup.pt2": torch.export/AOTInductor
 y = model(x)                         # one output -> array
 pools = model(forcing=f, static=s)   # inputs by name; several outputs -> tuple or dict
 """
@@ -17,10 +17,15 @@ from elmai.errors import InvalidArgumentError
 
 
 class Model:
-    """A TorchScript model loaded once by the C++ runner (libtorch), forwarded many times.
+    """A model loaded once by the C++ runner (libtorch), forwarded many times: TorchScript
+    (.pt) or a torch.export/AOTInductor package (.pt2, `elmai export --format pt2`); the
+    backend is chosen from the file (`format` says which).
 
     Inputs are float32/float64 arrays, used in place (no copy). Returns one array for a
-    single output, a tuple for several, or a dict when the model returns a dict.
+    single output, a tuple for several, or a dict when the model returns a dict. A .pt2
+    package is compiled for one dtype and fixed non-batch dimensions: other inputs get a
+    DtypeError / ShapeError. One Model may be called from several threads (calls on it
+    are serialised; separate Models run in parallel).
     """
 
     def __init__(self, path: str | os.PathLike[str], device: str = "cpu", threads: int = 0, warmup: int = 2):
@@ -42,6 +47,11 @@ class Model:
     @property
     def device(self) -> str:
         return self._model.device
+
+    @property
+    def format(self) -> str:
+        """The model file format: "torchscript" or "pt2"."""
+        return self._model.format
 
     def __call__(
         self, *args: Any, **kwargs: Any
@@ -70,7 +80,7 @@ class Model:
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def __repr__(self) -> str:
-        return f"<elmai.Model {self.path!r} on {self.device}; inputs {self.input_names}>"
+        return f"<elmai.Model {self.path!r} ({self.format}) on {self.device}; inputs {self.input_names}>"
 
 
 def set_num_threads(n: int) -> None:

@@ -7,7 +7,8 @@
 
 namespace elmai {
 
-inline constexpr const char* kVersion = "0.1.0";
+// The package version, from pyproject.toml through CMake (ELMAI_VERSION_STRING): one source.
+const char* version();
 
 std::map<std::string, std::string> build_info();
 

@@ -1,5 +1,5 @@
-// Model inference behind a small backend interface (load / forward / free), so the
-// TorchScript backend can be joined by others (torch.export / AOTInductor) later.
+// Model inference behind a small backend interface (load / forward / free): TorchScript
+// (.pt) and torch.export / AOTInductor packages (.pt2), chosen from the file.
 // Tensors cross the interface as non-owning views of the caller's memory: Fortran
 // arrays and numpy arrays are used in place, never copied on the way in.
 #pragma once
@@ -12,6 +12,10 @@
 namespace elmai {
 
 enum class DType : int { Float32 = 0, Float64 = 1 };
+enum class ModelFormat : int { TorchScript = 0, Pt2 = 1 };
+const char* format_name(ModelFormat f);
+// The format of a model file: the extension (.pt2 / .pt), else the zip's layout.
+ModelFormat model_format(const std::string& path);
 std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 
@@ -38,9 +42,13 @@ struct OwnedTensor {
   std::vector<unsigned char> bytes;
 };
 
+// A loaded model. Backends returned by load_model() are safe to share between threads:
+// forward() calls on one model are serialised by a per-model lock (different models run
+// concurrently), and load and forward run with floating-point traps masked.
 class ModelBackend {
  public:
   virtual ~ModelBackend() = default;
+  virtual ModelFormat format() const { return ModelFormat::TorchScript; }
   virtual const std::string& path() const = 0;
   virtual const std::string& device() const = 0;
   // Argument names of forward() (without self), in order.
@@ -55,7 +63,7 @@ class ModelBackend {
   virtual std::vector<OwnedTensor> forward(const std::vector<TensorView>& inputs) = 0;
 };
 
-// Loads a model file; the backend is chosen from the file (TorchScript today).
+// Loads a model file; the backend is chosen from the file (model_format).
 std::unique_ptr<ModelBackend> load_model(const std::string& path, const ModelOptions& options);
 
 // Sets the intra-op thread count of the inference runtime (process-wide).

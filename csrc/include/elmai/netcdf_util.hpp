@@ -5,11 +5,21 @@
 #include <netcdf.h>
 
 #include <cstddef>
+#include <mutex>
 #include <string>
 
 #include "elmai/error.hpp"
 
 namespace elmai::nc {
+
+// netcdf-c (and the HDF5 under it) is not thread-safe: every nc_* call in the process
+// must run under this one lock (xarray does the same with its global HDF5 lock). It is
+// recursive so a helper that locks may call another that locks too. Hold it for a
+// whole sequence of calls on one ncid, never across a long byte copy that needs no
+// netcdf-c. Python callers release the GIL around reads and writes, so several Python
+// threads really do reach netcdf-c at once.
+std::recursive_mutex& mutex();
+inline std::unique_lock<std::recursive_mutex> lock() { return std::unique_lock<std::recursive_mutex>(mutex()); }
 
 // Throws elmai::Error when status != NC_NOERR. `what` describes the operation.
 void check(int status, const std::string& path, const std::string& what,

@@ -1,6 +1,7 @@
-"""Example 01, step 1: build a small MLP in PyTorch and save it as TorchScript.
+"""Example 01, step 1: build a small MLP in PyTorch and save it as TorchScript (.pt) or
+as a torch.export / AOTInductor package (.pt2; compiles for this machine, ~1 min).
 
-    python make_model.py [OUT.pt]
+    python make_model.py [OUT.pt | OUT.pt2]
 
 The network maps 5 features per grid cell to 3 outputs (a 5-64-64-3 MLP, the size used
 in the inference benchmark). The input of the Fortran program is defined by a formula
@@ -39,10 +40,18 @@ def example_input(ncells: int = NCELLS) -> np.ndarray:
     return np.sin(0.37 * f + 0.011 * c).astype(np.float32)
 
 
-def main(out: str = "cell_mlp.pt") -> None:
+def make_module() -> CellMLP:
     torch.manual_seed(20260101)
-    model = torch.jit.script(CellMLP().eval())
-    model.save(out)
+    return CellMLP().eval()
+
+
+def main(out: str = "cell_mlp.pt") -> None:
+    if out.endswith(".pt2"):  # torch.export + AOTInductor: no torch.jit on this path
+        from elmai.training.export import export_pt2
+
+        export_pt2(make_module(), (torch.from_numpy(example_input(8)),), out)
+    else:
+        torch.jit.script(make_module()).save(out)
     print(f"saved {out}")
 
 
