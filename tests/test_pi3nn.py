@@ -3,13 +3,16 @@ any torch regressor as the mean; the UCI loaders."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from elmai.uq import PI3NN, picp_mpiw
+from elmai.errors import DataNotFoundError
+from elmai.uq import PI3NN, picp_mpiw, uci
 from elmai.uq.uci import load_uci
-from tests.conftest import shared_data
+from tests.conftest import ROOT, shared_data
 
 
 def sample(n: int, seed: int, lo: float = -1.0, hi: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,3 +90,23 @@ def test_any_torch_regressor_serves_as_the_mean() -> None:
 def test_uci_sets_load_as_published(name: str, shape: tuple[int, int]) -> None:
     x, y = load_uci(name, shared_data("uci"))
     assert x.shape == shape and y.shape == (shape[0],) and np.isfinite(x).all() and np.isfinite(y).all()
+
+
+def test_uci_data_folder_comes_from_elmai_data_or_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ELMAI_SHARED_DATA", raising=False)
+    monkeypatch.setenv("ELMAI_DATA", str(tmp_path))
+    assert uci.data_dir() == tmp_path
+    with pytest.raises(DataNotFoundError, match="ELMAI_DATA") as e:
+        load_uci("boston")  # not in that folder: the message names where it looked
+    assert str(tmp_path / "uci" / "boston-housing") in str(e.value)
+    assert isinstance(e.value, FileNotFoundError)
+    assert uci.data_dir(tmp_path / "x") == tmp_path / "x"  # an argument wins
+    monkeypatch.delenv("ELMAI_DATA")
+    assert uci.data_dir() == ROOT.parent / "shared" / "data"  # a source checkout's fallback
+    monkeypatch.setattr(uci, "source_checkout", lambda: None)  # an installed wheel: no guess
+    with pytest.raises(DataNotFoundError, match="set ELMAI_DATA"):
+        uci.data_dir()
+    with pytest.raises(DataNotFoundError, match="unknown UCI set 'iris'"):
+        load_uci("iris", tmp_path)

@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from elmai.errors import ElmaiError
+from elmai.errors import ElmaiError, OutputExistsError
 from elmai.explain.attributions import ScalarOutput, integrated_gradients, shap_values
 from elmai.timeseries import metrics
 from elmai.timeseries.data import load_camels, read_camels_streamflow
@@ -68,21 +68,47 @@ def test_camels_reader_converts_streamflow_and_keeps_gaps(tmp_path: Path) -> Non
 
 
 def test_bad_configs_get_clear_errors(tmp_path: Path) -> None:
+    camels = "data: {source: camels, root: x, basins: [a], inputs: [prcp], train: [2000, 2001]"
     cases = {
-        "data: {source: camels, root: x, basins: [a], inputs: [prcp], train: [2000, 2001]}": "lacks test",
-        "data: {source: grib}": "camels or testbed",
+        camels + "}": "missing data.test",
+        "data: {source: grib}": "data.source must be one of camels, testbed",
         "data: {source: testbed, run: r, target: GPP, inputs: [TBOT], train: [1, 2], test: [3, 3]}\n"
-        "model: {type: gru}": "lstm or transformer",
-        "nonsense: 1\ndata: {source: camels}": "unknown keys",
+        "model: {type: gru}": "model.type must be one of lstm, transformer",
+        "nonsense: 1\ndata: {source: camels}": "unknown key 'nonsense'; allowed: data, model, name, out",
+        camels + ", test: [2002, 2002], basin: [b]}": "unknown key 'data.basin'; allowed in data: basins",
+        camels + ", test: [2002, 2002]}\ntraining: {epochs: ten}": "training.epochs must be an integer",
+        camels + ", test: [2002, 2002]}\nmodel: {type: lstm, hidden: 1.5}": "model.hidden must be an integer",
+        camels + ", test: 2002}": "data.test must be a list",
+        camels + ", test: [2002, 2002]}\nout: [a]": "out must be a string",
+        "- a list": "must be a mapping",
+        "data: {source: camels\n": "not valid YAML",
     }
     for i, (text, message) in enumerate(cases.items()):
         f = tmp_path / f"c{i}.yaml"
         f.write_text(text)
         with pytest.raises(ElmaiError, match=message) as e:
             TimeseriesConfig.load(f)
-        assert str(f) in str(e.value)
+        assert str(f) in str(e.value) and isinstance(e.value, ValueError)
     with pytest.raises(ElmaiError, match="does not exist"):
         TimeseriesConfig.load(tmp_path / "missing.yaml")
+    with pytest.raises(ElmaiError, match="is not a file"):
+        TimeseriesConfig.load(tmp_path)
+
+
+def test_config_paths_are_relative_to_the_yaml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for shipped in sorted((ROOT / "configs" / "timeseries").glob("*.yaml")):
+        cfg = TimeseriesConfig.load(shipped)  # every shipped config loads, strictly
+        assert Path(cfg.out) == ROOT / "runs" / shipped.stem
+    sub = tmp_path / "exp"
+    sub.mkdir()
+    f = sub / "c.yaml"
+    f.write_text(
+        "data: {source: testbed, run: r, target: GPP, inputs: [TBOT], train: [1, 2], test: [3, 3]}\n"
+        "out: results\n"
+    )
+    monkeypatch.chdir(tmp_path)  # not the YAML's folder
+    cfg = TimeseriesConfig.load(f)
+    assert cfg.out == str(sub / "results") and cfg.data["run"] == str(sub / "r")
 
 
 def test_windows_hold_the_right_steps() -> None:
@@ -137,6 +163,11 @@ def test_testbed_fluxes_come_from_the_elm_files(tmp_path: Path) -> None:
     assert ds.static is not None and ds.static.shape[1] == 18  # 17 PFT covers + latitude
     summary = train_timeseries(config, progress=False)
     assert summary is not None and np.isfinite(summary["median_nse"]["model"])
+    resolved = yaml.safe_load((tmp_path / "out" / "resolved_config.yaml").read_text())
+    assert resolved["config"]["data"]["run"] == str(tmp_path / "run") and resolved["versions"]["torch"]
+    config.training["epochs"] = 3  # another experiment into the same folder: refused
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        train_timeseries(config, progress=False)
 
 
 def test_transformer_ignores_window_length_for_positions() -> None:

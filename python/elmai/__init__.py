@@ -1,15 +1,15 @@
 """elmai: fast, trustworthy AI spin-up and emulation for the E3SM Land Model (ELM)."""
 
 from elmai import errors
+from elmai._version import __version__
 from elmai.checks import check_balance, check_restart, check_water_balance
 from elmai.inference import Model
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.restart import Restart, VariableInfo, open_restart, write_restart
 from elmai.io.subgrid import Subgrid
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "check_balance",
     "check_restart",
     "check_water_balance",

@@ -39,9 +39,11 @@ def cmake_dir() -> Path:
 def torch_lib_dir() -> Path:
     import importlib.util
 
+    from elmai.errors import RunError
+
     spec = importlib.util.find_spec("torch")
     if spec is None or spec.origin is None:
-        raise RuntimeError("torch is not installed in this environment")
+        raise RunError("torch is not installed in this environment")
     return Path(spec.origin).parent / "lib"
 
 

@@ -1,11 +1,21 @@
-"""The `elmai` command line. Each command group lives in its own module."""
+"""The `elmai` command line. Each command group lives in its own module.
+
+Errors: an `elmai.errors.ElmaiError` reaching `main` is printed as one line,
+`elmai: error: MESSAGE`, and the command exits with the error's `exit_code`: 2 for usage
+errors (bad or missing arguments, unknown or mistyped configuration keys, missing input
+files; argparse's own errors exit 2 as well), 1 for failed checks and runtime errors.
+Any other exception is a bug in elmai: one line `elmai: internal error: ...` with a hint,
+exit 1. `ELMAI_DEBUG=1` shows the full traceback of either kind.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import NoReturn
 
+from elmai import __version__
 from elmai.cli import (
     check_commands,
     explain_commands,
@@ -20,9 +30,17 @@ from elmai.cli import (
 from elmai.errors import ElmaiError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors in elmai's one-line form (exit status 2). Subcommand
+    parsers are of the same class (argparse makes them with type(parent))."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"elmai: error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="elmai", description="AI spin-up and emulation tools for ELM")
-    parser.add_argument("--version", action="version", version="elmai 0.1.0")
+    parser = _Parser(prog="elmai", description="AI spin-up and emulation tools for ELM")
+    parser.add_argument("--version", action="version", version=f"elmai {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     restart_commands.register(sub)
     check_commands.register(sub)
@@ -37,16 +55,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _debug() -> bool:
+    return os.environ.get("ELMAI_DEBUG", "").strip() not in ("", "0")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from elmai.mpi import check_launch
+
+        check_launch()
         return int(args.func(args) or 0)
     except ElmaiError as e:
-        print(f"elmai: error: {e}", file=sys.stderr)
-        return 2
+        if _debug():
+            raise
+        print(f"elmai: error: {_one_line(str(e))}", file=sys.stderr)
+        return e.exit_code
     except BrokenPipeError:  # output piped into `head` and friends
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        print("elmai: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: say so in one line, the traceback on request
+        if _debug():
+            raise
+        print(
+            f"elmai: internal error: {type(e).__name__}: {_one_line(str(e))} "
+            "(a bug in elmai; run again with ELMAI_DEBUG=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

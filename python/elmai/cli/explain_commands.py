@@ -53,6 +53,9 @@ def _explain(ex, out: Path, with_shap: bool, max_steps: int = 1024):
 
 
 def cmd_spinup(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, model="file", dataset="file")
     from elmai.explain.models import spinup_explainable
 
     ex = spinup_explainable(args.model, args.dataset, args.target, args.cells)
@@ -62,6 +65,9 @@ def cmd_spinup(args: argparse.Namespace) -> int:
 
 
 def cmd_timeseries(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, run="dir")
     from elmai.explain.attributions import plot_lags
     from elmai.explain.models import timeseries_explainable
 

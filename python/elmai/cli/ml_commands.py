@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", help="override the config's run folder")
     t.add_argument("--split", choices=("random", "block"), help="override the config's split")
     t.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="reuse a run folder that holds another run (its resolved_config.yaml differs)",
+    )
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="R2/RMSE per target, PFT and level on held-out cells; plots")
@@ -50,9 +55,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print the scores as JSON")
     e.set_defaults(func=cmd_evaluate)
 
-    x = sub.add_parser("export", help="TorchScript file + JSON sidecar for the C++ runner and Fortran")
+    x = sub.add_parser(
+        "export",
+        help="TorchScript (.pt) or torch.export/AOTInductor (.pt2) file + JSON sidecar for C++ and Fortran",
+    )
     x.add_argument("--model", required=True, help="best.pt from `elmai train`")
-    x.add_argument("--out", required=True, help="TorchScript file (.pt); the sidecar is written beside it")
+    x.add_argument("--out", required=True, help="model file (.pt or .pt2); the sidecar is written beside it")
+    x.add_argument(
+        "--format",
+        choices=("torchscript", "pt2"),
+        help="torchscript (.pt) or pt2 (torch.export + AOTInductor, compiled for this machine); "
+        "default: from the --out suffix",
+    )
     x.set_defaults(func=cmd_export)
 
 
@@ -78,12 +92,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from elmai.training.config import TrainConfig
-    from elmai.training.trainer import train
 
-    cfg = TrainConfig.from_yaml(
+    cfg = TrainConfig.from_yaml(  # before torch loads: a bad config fails fast
         args.config, engine=args.engine, epochs=args.epochs, out=args.out, split=args.split
     )
-    summary = train(cfg, resume=args.resume)
+    from elmai.training.trainer import train
+
+    summary = train(cfg, resume=args.resume, overwrite=args.overwrite)
     if _rank() == 0:
         print(json.dumps(summary, indent=2))
     return 0
@@ -99,6 +114,9 @@ def _rank() -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, model="file", dataset="file")
     from elmai.training.evaluate import evaluate
 
     result = evaluate(args.model, args.dataset, args.split, args.out)
@@ -117,7 +135,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from elmai.training.export import export
 
-    meta = export(args.model, args.out)
+    meta = export(args.model, args.out, format=getattr(args, "format", None))
     print(
         f"{args.out} (+ {args.out.rsplit('.', 1)[0]}.json): inputs {meta['input_order']}, "
         f"outputs {meta['output_order']}; eager vs exported max rel. diff {meta['parity_max_rel_diff']:.1e}"

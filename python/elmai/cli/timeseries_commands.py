@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,18 +14,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", required=True, help="experiment YAML (see configs/timeseries/)")
     t.add_argument("--out", help="override the config's output folder")
     t.add_argument("--epochs", type=int, help="override the config's epochs")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="reuse an output folder that holds another experiment (its resolved_config.yaml differs)",
+    )
     t.set_defaults(func=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from elmai.timeseries.train import TimeseriesConfig, train_timeseries
+    from elmai.timeseries.config import TimeseriesConfig
 
-    cfg = TimeseriesConfig.load(args.config)
-    if args.out:
-        cfg.out = args.out
+    cfg = TimeseriesConfig.load(args.config)  # before torch loads: a bad config fails fast
+    from elmai.timeseries.train import train_timeseries
+
+    if args.out:  # relative to the working directory, as every command-line path
+        cfg.out = str(Path(args.out).resolve())
     if args.epochs:
         cfg.training["epochs"] = args.epochs
-    summary = train_timeseries(cfg)
+    summary = train_timeseries(cfg, overwrite=args.overwrite)
     if summary is None:  # not rank 0
         return 0
     print(f"{summary['name']}: {summary['target']}, {summary['entities']} entities, test period")

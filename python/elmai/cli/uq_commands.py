@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--test", type=int, default=0, help="hold out the last N members to score the emulator")
     t.add_argument("--epochs", type=int, default=3000)
     t.add_argument("--hidden", type=int, default=64)
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="reuse an --out folder that holds another emulator (its resolved_config.yaml differs)",
+    )
     t.set_defaults(func=cmd_train)
 
     s = es.add_parser("sobol", help="Sobol indices (S1, ST) of each parameter on an emulator (SALib)")
@@ -74,6 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_intervals(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, model="file", dataset="file")
     from dataclasses import asdict
 
     from elmai.data import load
@@ -104,10 +112,17 @@ def _ensemble(path: str):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, ensemble="file")
+    from elmai import config_file
     from elmai.training import distributed
     from elmai.training.tabular import FitConfig
     from elmai.uq import emulator as E
 
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "overwrite", "command")}
+    settings |= {"ensemble": str(Path(args.ensemble).resolve()), "out": str(Path(args.out).resolve())}
+    record = config_file.prepare_output(args.out, settings, overwrite=args.overwrite, kind="emulate train")
     ens = _ensemble(args.ensemble)
     output = args.output or next(iter(ens.outputs))
     y, theta = ens.flat(output), ens.params
@@ -133,7 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not ctx.is_root:
         return 0
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    config_file.write_resolved(out, record)
     if args.test:
         pred = E.predict(em, theta[ntrain:])
         summary["test_members"] = args.test
@@ -166,6 +181,9 @@ def _fit_plot(pred: np.ndarray, truth: np.ndarray, path: Path, output: str) -> N
 
 
 def cmd_sobol(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, emulator="file", ensemble="file")
     from elmai.uq import emulator as E
     from elmai.uq.sobol import sobol_indices
 
@@ -220,6 +238,9 @@ def _sobol_plot(res, path: Path) -> None:
 
 
 def cmd_ozark(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, data="dir")
     from elmai.uq.calibration import load_ozark
 
     ens = load_ozark(args.data)
@@ -230,7 +251,11 @@ def cmd_ozark(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from elmai.errors import ElmaiError
+    from elmai.cli.paths import inputs
+
+    inputs(args, emulator="file", ensemble="file")
+    from elmai.cli.paths import input_file
+    from elmai.errors import InvalidArgumentError, ModelFileError
     from elmai.uq import emulator as E
     from elmai.uq.calibration import calibrate, plot
     from elmai.uq.priors import UniformPrior
@@ -239,19 +264,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     truth = None
     if args.member is not None:
         if not args.ensemble:
-            raise ElmaiError("--member needs --ensemble")
+            raise InvalidArgumentError("--member needs --ensemble")
         ens = _ensemble(args.ensemble)
         if not 0 <= args.member < ens.nmember:
-            raise ElmaiError(f"--member {args.member} is outside the ensemble's 0..{ens.nmember - 1}")
+            raise InvalidArgumentError(
+                f"--member {args.member} is outside the ensemble's 0..{ens.nmember - 1}"
+            )
         rng = np.random.default_rng(args.seed + 1)
         clean = ens.flat(meta["output"])[args.member]
         obs = clean + rng.normal(size=clean.shape) * args.sigma
         truth = ens.params[args.member]
     else:
-        p = Path(args.obs)
-        if not p.exists():
-            raise ElmaiError(f"observation file '{p}' does not exist")
-        obs = np.load(p) if p.suffix == ".npy" else np.loadtxt(p)
+        p = input_file(args.obs, "--obs")
+        try:
+            obs = np.load(p) if p.suffix == ".npy" else np.loadtxt(p)
+        except (ValueError, OSError, EOFError) as e:
+            raise ModelFileError(f"--obs '{p}' is not a .npy or text file of numbers: {e}") from None
         obs = np.asarray(obs, dtype=np.float64).ravel()
     prior = UniformPrior(np.array(meta["low"]), np.array(meta["high"]))
     cal = calibrate(

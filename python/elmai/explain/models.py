@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from elmai.data.features import FORCING_VARS, PFT_POOLS, SOIL_VARS, STATIC_VARS
-from elmai.errors import ElmaiError
+from elmai.errors import InputNotFoundError, InvalidArgumentError
 from elmai.explain.attributions import ScalarOutput
 
 
@@ -32,7 +32,7 @@ def spinup_target(name: str):
     if name in PFT_POOLS:
         k = PFT_POOLS.index(name)
         return lambda out: torch.log1p(out[0][..., k].sum(-1))
-    raise ElmaiError(f"unknown target '{name}'; choose one of {', '.join(SOIL_VARS + PFT_POOLS)}")
+    raise InvalidArgumentError(f"unknown target '{name}'; choose one of {', '.join(SOIL_VARS + PFT_POOLS)}")
 
 
 def spinup_explainable(
@@ -78,7 +78,7 @@ def timeseries_explainable(run: str | Path, samples: int = 256, seed: int = 0) -
 
     path = Path(run) / "model.pt"
     if not path.exists():
-        raise ElmaiError(f"'{path}' not found: train with `elmai timeseries train` first")
+        raise InputNotFoundError(f"'{path}' not found: train with `elmai timeseries train` first")
     blob = torch.load(path, map_location="cpu", weights_only=False)
     cfg = TimeseriesConfig(**blob["config"])
     ds = load_series(cfg.data)

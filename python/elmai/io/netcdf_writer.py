@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from elmai import _core
-from elmai.errors import ShapeError
+from elmai.errors import InvalidArgumentError, ShapeError
 
 FORMATS = ("NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET", "NETCDF3_64BIT_DATA", "NETCDF4", "NETCDF4_CLASSIC")
 
@@ -59,5 +59,5 @@ def write_netcdf(
         entries.append((name, dims, data, attrs))
     dims_list = [(d, s, d in unlimited) for d, s in sizes.items()]
     if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; choose one of {FORMATS}")
+        raise InvalidArgumentError(f"unknown format {format!r}; choose one of {FORMATS}")
     _core.create_file(os.fspath(path), format, dims_list, dict(global_attrs or {}), entries, header_pad)

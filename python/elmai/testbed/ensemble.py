@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from elmai.errors import ElmaiError
+from elmai.errors import ElmaiError, InputNotFoundError
 from elmai.io.elm_names import NATPFT
 from elmai.io.elm_params import CTC_PARAMETERS, PFT_PARAMETERS, ElmParams
 from elmai.testbed.climate import DAYS_IN_MONTH
@@ -173,7 +173,7 @@ class Ensemble:
         from elmai.io.restart import open_restart
 
         if not Path(path).exists():
-            raise ElmaiError(f"ensemble file '{path}' does not exist")
+            raise InputNotFoundError(f"ensemble file '{path}' does not exist")
         with open_restart(path) as r:
             for var in ("parameters", "param_min", "param_max"):
                 if var not in r:

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from elmai.errors import InvalidArgumentError, RunError
 from elmai.testbed.climate import DAYS_IN_MONTH, Climate
 from elmai.testbed.dynamics import CWD, L1, L2, L3, S1, S2, S3, S4, TRANSITIONS, Model, State
 
@@ -112,7 +113,7 @@ def _solve_job(job: tuple) -> State:
 
 def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> State:
     if not model.supplement:
-        raise ValueError(
+        raise InvalidArgumentError(
             "the matrix equilibrium needs supplement_nutrients=True (nutrient limits are nonlinear)"
         )
     s = state.copy()
@@ -121,7 +122,7 @@ def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> Sta
     start = s.copy()
     recs = record_cycle(model, climate, s, first_year=years)
     if min(float(np.min(r["fpi"])) for r in recs) < 1.0 - 1e-12:
-        raise RuntimeError("immobilisation was nutrient-limited during the recorded cycle: not linear")
+        raise RunError("immobilisation was nutrient-limited during the recorded cycle: not linear")
     stack = {k: np.stack([r[k] for r in recs]) for k in recs[0] if k != "fpi" and np.ndim(recs[0][k]) > 0}
     scalar = {k: np.array([r[k] for r in recs]) for k in ("mort", "to_dead", "dead_mort")}
     w = model.wtcol[None]  # (1, ngrid, NATPFT)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from elmai.errors import InvalidArgumentError
+
 EARTH_RADIUS_KM = 6371.22  # ELM's re (shr_const_rearth)
 
 
@@ -92,7 +94,7 @@ def coast_distance(land: np.ndarray, lat: np.ndarray, resolution: float) -> np.n
 def make_grid(resolution: float = 2.0, min_landfrac: float = 0.5, subsamples: int = 4) -> LandGrid:
     """The land grid at `resolution` degrees (divisor of 180)."""
     if resolution <= 0 or abs(180 / resolution - round(180 / resolution)) > 1e-9:
-        raise ValueError(f"resolution must divide 180 degrees, not {resolution}")
+        raise InvalidArgumentError(f"resolution must divide 180 degrees, not {resolution}")
     nlat, nlon = round(180 / resolution), round(360 / resolution)
     lat = -90 + (np.arange(nlat) + 0.5) * resolution
     lon = (np.arange(nlon) + 0.5) * resolution

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from elmai.errors import InvalidArgumentError
 from elmai.testbed.dynamics import State
 from elmai.testbed.run import CRITERION_AREA, CRITERION_GC_M2_YR
 from elmai.testbed.world import World
@@ -41,7 +42,7 @@ def reference_spinup(
     """Spin up the testbed world `mode` = "native" or "ad" from bare ground until the
     criterion holds (or `max_years`)."""
     if mode not in ("native", "ad"):
-        raise ValueError(f"mode must be 'native' or 'ad', not {mode!r}")
+        raise InvalidArgumentError(f"mode must be 'native' or 'ad', not {mode!r}")
     world = World.build(resolution, forcing_years, seed)
     climate, area = world.climate, world.area_m2
     native = world.model()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from elmai.errors import InvalidArgumentError
 from elmai.io.elm_names import ISTSOIL
 from elmai.io.elm_params import ElmParams, default_params
 from elmai.testbed.climate import Climate, make_climate
@@ -48,7 +49,7 @@ class World:
         glacier_cells: bool = False,
     ) -> World:
         if topounits not in (1, 2):
-            raise ValueError(f"topounits must be 1 or 2, not {topounits}")
+            raise InvalidArgumentError(f"topounits must be 1 or 2, not {topounits}")
         grid = make_grid(resolution)
         climate = make_climate(grid, nyears=forcing_years, seed=seed)
         surface = make_surface(grid, climate, seed=seed + 1, crop=crop, glacier_cells=glacier_cells)

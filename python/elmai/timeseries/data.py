@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from elmai.errors import ElmaiError, ShapeError, VariableNotFoundError
+from elmai.errors import ConfigError, ElmaiError, InputNotFoundError, ShapeError, VariableNotFoundError
 
 CFS_TO_M3S = 0.0283168466
 DAYMET_COLUMNS = ("dayl", "prcp", "srad", "swe", "tmax", "tmin", "vp")
@@ -82,7 +82,7 @@ def read_camels_forcing(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
 def read_camels_streamflow(path: Path, area_m2: float) -> tuple[np.ndarray, np.ndarray]:
     """(dates, streamflow mm/day); the USGS missing value -999 becomes NaN."""
     if not path.exists():
-        raise ElmaiError(f"CAMELS streamflow file '{path}' does not exist")
+        raise InputNotFoundError(f"CAMELS streamflow file '{path}' does not exist")
     rows = [r.split() for r in path.read_text().splitlines() if r.strip()]
     dates = np.array([f"{r[1]}-{r[2]}-{r[3]}" for r in rows], dtype="datetime64[D]")
     q = np.array([float(r[4]) for r in rows])
@@ -96,7 +96,7 @@ def load_camels(
     root = Path(root)
     unknown = [v for v in inputs if v not in DAYMET_COLUMNS]
     if unknown:
-        raise ElmaiError(f"unknown CAMELS inputs {unknown}; choose from {DAYMET_COLUMNS}")
+        raise ConfigError(f"unknown CAMELS inputs {unknown}; choose from {DAYMET_COLUMNS}")
     per_basin = []
     for basin in basins:
         dates, values, area = read_camels_forcing(_forcing_file(root, source, basin))

@@ -9,6 +9,8 @@ import math
 import torch
 from torch import nn
 
+from elmai.errors import ConfigError
+
 
 class LSTMRegressor(nn.Module):
     def __init__(self, n_in: int, hidden: int = 64, layers: int = 1, dropout: float = 0.1) -> None:
@@ -56,4 +58,4 @@ def build(kind: str, n_in: int, **kw: int | float) -> nn.Module:
         return LSTMRegressor(n_in, **kw)
     if kind == "transformer":
         return TransformerRegressor(n_in, **kw)
-    raise ValueError(f"unknown model type {kind!r}; choose lstm or transformer")
+    raise ConfigError(f"unknown model type {kind!r}; choose lstm or transformer")

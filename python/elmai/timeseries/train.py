@@ -14,67 +14,19 @@ period and persistence.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from elmai.errors import ElmaiError
+from elmai.errors import ConfigError, ElmaiError
 from elmai.timeseries import metrics
+from elmai.timeseries.config import TimeseriesConfig
 from elmai.timeseries.data import SeriesSet, load_camels, load_testbed
 from elmai.timeseries.models import build
 from elmai.training import distributed
 from elmai.training.tabular import FitConfig, fit_tensors
-
-
-@dataclass
-class TimeseriesConfig:
-    name: str
-    data: dict
-    model: dict = field(default_factory=lambda: {"type": "lstm"})
-    training: dict = field(default_factory=dict)
-    out: str = "runs/timeseries"
-
-    @classmethod
-    def load(cls, path: str | Path) -> TimeseriesConfig:
-        import yaml
-
-        path = Path(path)
-        if not path.exists():
-            raise ElmaiError(f"config '{path}' does not exist")
-        raw = yaml.safe_load(path.read_text()) or {}
-        unknown = set(raw) - {"name", "data", "model", "training", "out"}
-        if unknown:
-            raise ElmaiError(f"config '{path}': unknown keys {sorted(unknown)}")
-        if "data" not in raw or "source" not in raw["data"]:
-            raise ElmaiError(f"config '{path}' needs data.source (camels or testbed)")
-        need = {
-            "camels": ("root", "basins", "inputs", "train", "test"),
-            "testbed": ("run", "target", "inputs", "train", "test"),
-        }.get(raw["data"]["source"])
-        if need is None:
-            raise ElmaiError(
-                f"config '{path}': data.source must be camels or testbed, not {raw['data']['source']!r}"
-            )
-        missing = [k for k in need if k not in raw["data"]]
-        if missing:
-            raise ElmaiError(f"config '{path}': data lacks {', '.join(missing)}")
-        kind = (raw.get("model") or {}).get("type", "lstm")
-        if kind not in ("lstm", "transformer"):
-            raise ElmaiError(f"config '{path}': model.type must be lstm or transformer, not {kind!r}")
-        base = path.parent
-        data = dict(raw["data"])
-        for key in ("root", "run"):  # relative paths are relative to the config file
-            if key in data and not Path(data[key]).is_absolute():
-                data[key] = str((base / data[key]).resolve())
-        return cls(
-            raw.get("name", path.stem),
-            data,
-            raw.get("model", {"type": "lstm"}),
-            raw.get("training", {}),
-            raw.get("out", f"runs/{path.stem}"),
-        )
 
 
 def load_series(data: dict) -> SeriesSet:
@@ -98,7 +50,7 @@ def load_series(data: dict) -> SeriesSet:
                 progress=False,
             )
         return load_testbed(run, data["target"], data["inputs"], data.get("static", []))
-    raise ElmaiError(f"unknown data.source {data['source']!r}; choose camels or testbed")
+    raise ConfigError(f"unknown data.source {data['source']!r}; choose camels or testbed")
 
 
 @dataclass
@@ -165,10 +117,17 @@ def predict(model: torch.nn.Module, w: Windows, feat: Featurizer, batch: int = 2
     return out * feat.y_std + feat.y_mean
 
 
-def train_timeseries(cfg: TimeseriesConfig, progress: bool = True) -> dict | None:
-    """Train, score on the test period, write metrics.json, model.pt and plots (rank 0)."""
+def train_timeseries(cfg: TimeseriesConfig, progress: bool = True, overwrite: bool = False) -> dict | None:
+    """Train, score on the test period, write metrics.json, model.pt, plots and
+    resolved_config.yaml (rank 0). An output folder holding another experiment's
+    resolved_config.yaml is refused unless `overwrite`."""
+    from elmai import config_file
+
     ctx = distributed.init()
+    record = config_file.prepare_output(cfg.out, cfg.__dict__, overwrite=overwrite, kind="timeseries train")
     ds = load_series(cfg.data)
+    if ctx.is_root:  # once the inputs are known good: a failed start leaves no record behind
+        config_file.write_resolved(cfg.out, record)
     train_t = ds.period(*cfg.data["train"])
     test_t = ds.period(*cfg.data["test"])
     kind, m, feat = model_and_features(cfg, ds)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
+from elmai.errors import ConfigError
 
 
 @dataclass
@@ -37,21 +37,23 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **overrides: object) -> TrainConfig:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"'{path}': unknown settings {sorted(unknown)}; known: {sorted(known)}")
-        base = Path(path).resolve().parent
-        for key in ("dataset", "out"):  # relative paths are relative to the YAML file
-            if key in raw and not os.path.isabs(str(raw[key])):
-                raw[key] = str(base / str(raw[key]))
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        cfg = cls(**raw)
-        if cfg.split not in ("random", "block"):
-            raise ValueError(f"'{path}': split must be 'random' or 'block', not {cfg.split!r}")
-        if cfg.engine not in ("ddp", "deepspeed"):
-            raise ValueError(f"'{path}': engine must be 'ddp' or 'deepspeed', not {cfg.engine!r}")
+        """The experiment in YAML file `path` (strict: unknown keys and wrong types are
+        errors naming the key; `dataset` and `out` relative to the file's folder), with
+        `overrides` (command-line options; None leaves the file's value)."""
+        from elmai import config_file as cf
+
+        raw = cf.read_yaml(path)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        for key in ("dataset", "out"):  # command-line paths are relative to the working directory
+            if key in given:
+                given[key] = str(Path(str(given[key])).resolve())
+        raw.update(given)
+        cfg = cf.dataclass_from_mapping(cls, raw, path, path_keys=("dataset", "out"))
+        cf.check_choice(cfg.split, ("random", "block"), path, "split")
+        cf.check_choice(cfg.engine, ("ddp", "deepspeed"), path, "engine")
+        for key in ("epochs", "batch_size", "d_model", "heads", "layers", "threads"):
+            if getattr(cfg, key) < 1:
+                raise ConfigError(f"config '{path}': {key} must be >= 1, not {getattr(cfg, key)}")
         return cfg
 
     def to_dict(self) -> dict:

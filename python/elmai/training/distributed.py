@@ -43,6 +43,9 @@ def init(backend: str | None = None) -> Context:
         comm = MPI.COMM_WORLD
         rank, world = comm.Get_rank(), comm.Get_size()
     except ImportError:
+        from elmai.mpi import world_comm
+
+        world_comm()  # stops with a clear error under an MPI launcher of more than one rank
         comm, rank, world = None, 0, 1
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda":

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from elmai.data.dataset import MODEL_INPUTS, TRAIN, VALID, SpinupData, load
 from elmai.data.normalize import to_log
+from elmai.errors import ConfigError, ElmaiFileError, InputNotFoundError, ModelFileError
 from elmai.models.constraints import DEAD_WOOD, S3, S4, initial_drift, physics_terms
 from elmai.models.quasi_equilibrium import MORTALITY
 from elmai.models.spinup_transformer import SpinupTransformer
@@ -199,19 +200,30 @@ def _evaluate_loss(model: SpinupTransformer, tensors: Tensors, idx: np.ndarray, 
     return total / max(n, 1)
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
-    """Train; returns the summary (also in OUT/summary.json)."""
+# settings a resumed run may change: how long it trains, not what it trains
+RESUMABLE = ("epochs", "patience", "max_minutes", "max_steps")
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False) -> dict:
+    """Train; returns the summary (also in OUT/summary.json). OUT/resolved_config.yaml
+    records the run; a folder holding another run's is refused unless `overwrite`."""
+    from elmai import config_file
+
     torch.set_num_threads(cfg.threads)
     ctx = distributed.init()
     out = Path(cfg.out)
-    if ctx.is_root:
-        out.mkdir(parents=True, exist_ok=True)
+    record = config_file.prepare_output(
+        out, cfg.to_dict(), overwrite=overwrite, kind="train", ignore=RESUMABLE if resume else ()
+    )
     data = load(cfg.dataset)
+    if ctx.is_root:  # once the inputs are known good: a failed start leaves no record behind
+        out.mkdir(parents=True, exist_ok=True)
+        config_file.write_resolved(out, record)
     tensors = Tensors(data, data.stats[cfg.split], data.splits[cfg.split] == TRAIN)
     model = build_model(cfg, data)
     train_idx, valid_idx = data.indices(cfg.split, TRAIN), data.indices(cfg.split, VALID)
     if cfg.batch_size % ctx.world:
-        raise ValueError(f"batch_size {cfg.batch_size} does not divide over {ctx.world} ranks")
+        raise ConfigError(f"batch_size {cfg.batch_size} does not divide over {ctx.world} ranks (--config)")
     sampler = DistributedSampler(
         TensorDataset(torch.as_tensor(train_idx)),
         num_replicas=ctx.world,
@@ -323,7 +335,18 @@ def save_model(path: Path, model: SpinupTransformer, cfg: TrainConfig, data: Spi
 
 def load_model(path: str | Path) -> tuple[SpinupTransformer, TrainConfig]:
     """A trained model from `best.pt` (no data set needed: the buffers hold the stats)."""
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    path = Path(path)
+    if not path.exists():
+        raise InputNotFoundError(f"model '{path}' does not exist (best.pt of `elmai train`)")
+    if not path.is_file():
+        raise ElmaiFileError(f"model '{path}' is not a file (best.pt of `elmai train`)")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises EOFError, RuntimeError, UnpicklingError, ...
+        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise ModelFileError(f"model '{path}' is not a saved elmai spin-up model: {first}") from None
+    if not isinstance(blob, dict) or not {"config", "state_dict"} <= set(blob):
+        raise ModelFileError(f"model '{path}' is not an elmai spin-up model (best.pt of `elmai train`)")
     cfg = TrainConfig(**blob["config"])
     sd = blob["state_dict"]
     groups = {k[: -len("_mean")] for k in sd if k.endswith("_mean")}

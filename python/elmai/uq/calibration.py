@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from elmai.errors import ElmaiError
+from elmai.errors import ElmaiError, InputNotFoundError, InvalidArgumentError
 from elmai.testbed.ensemble import Ensemble
 from elmai.uq.dbuq import DBUQ, DBUQConfig
 from elmai.uq.emulator import predict
@@ -41,7 +41,7 @@ def load_ozark(folder: str | Path) -> Ensemble:
     files = folder / "InputPara.npy", folder / "Observations.npy"
     for f in files:
         if not f.exists():
-            raise ElmaiError(f"Ozark ensemble file '{f}' not found")
+            raise InputNotFoundError(f"Ozark ensemble file '{f}' not found")
     theta, y = (np.load(f).astype(np.float64) for f in files)
     if theta.shape != (y.shape[0], len(OZARK_PARAMS)):
         raise ElmaiError(
@@ -90,7 +90,7 @@ def calibrate(
 
     nout = predict(emulator, prior.low[None]).shape[1]
     if nout != obs.size:
-        raise ElmaiError(f"observation has {obs.size} values; the emulator gives {nout}")
+        raise InvalidArgumentError(f"observation has {obs.size} values; the emulator gives {nout}")
 
     t0 = time.perf_counter()
     theta = prior.sample(joint, rng)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from elmai.errors import ElmaiError
+from elmai.errors import ElmaiError, InputNotFoundError, ModelFileError
 from elmai.training import distributed
 from elmai.training.tabular import FitConfig, fit_tensors, mlp
 
@@ -184,12 +184,13 @@ def load(path: str | os.PathLike[str]) -> tuple[torch.jit.ScriptModule, dict]:
     import json
 
     if not os.path.exists(path):
-        raise ElmaiError(f"emulator file '{path}' does not exist")
+        raise InputNotFoundError(f"emulator file '{path}' does not exist")
     extra = {"elmai_emulator.json": ""}
     try:
         module = torch.jit.load(path, _extra_files=extra)
     except RuntimeError as e:
-        raise ElmaiError(f"'{path}' is not a TorchScript emulator: {str(e).splitlines()[0]}") from None
+        reason = str(e).splitlines()[0][:200]
+        raise ModelFileError(f"'{path}' is not a TorchScript emulator: {reason}") from None
     if not extra["elmai_emulator.json"]:
-        raise ElmaiError(f"'{path}' is TorchScript but not an elmai emulator (no elmai_emulator.json)")
+        raise ModelFileError(f"'{path}' is TorchScript but not an elmai emulator (no elmai_emulator.json)")
     return module, json.loads(extra["elmai_emulator.json"])

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from elmai.errors import DataNotFoundError
 from elmai.uq.pi3nn import PI3NN, picp_mpiw
 
-# PI3NN (Liu et al., ICLR 2022), 95% level: (PICP, MPIW) as in ../shared/data/README.md
+# PI3NN (Liu et al., ICLR 2022), 95% level: (PICP, MPIW) as in the shared data's README.md
 PUBLISHED = {
     "boston": (0.946, 1.41),
     "concrete": (0.938, 1.72),
@@ -26,16 +27,45 @@ FILES = {
 }
 
 
-def data_dir() -> Path:
-    env = os.environ.get("ELMAI_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"
+DATA_ENV = "ELMAI_DATA"  # the folder holding uci/ (and the other shared data sets)
 
 
-def load_uci(name: str, root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) of a set; energy's target is Y1 (heating load), as in the paper."""
-    path = (root or data_dir() / "uci") / FILES[name]
-    if not path.exists():
-        raise FileNotFoundError(f"UCI set '{name}' not found at {path}")
+def source_checkout() -> Path | None:
+    """The source checkout elmai runs from (an editable install or PYTHONPATH=python), else
+    None (an installed wheel)."""
+    root = Path(__file__).resolve().parents[3]
+    if (root / "pyproject.toml").is_file() and (root / "python" / "elmai" / "uq" / "uci.py").is_file():
+        return root
+    return None
+
+
+def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the shared data sets: `root`, else $ELMAI_DATA, else (only when running from
+    a source checkout) ../shared/data beside the checkout."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(DATA_ENV) or os.environ.get("ELMAI_SHARED_DATA")  # the older name
+    if env:
+        return Path(env)
+    checkout = source_checkout()
+    if checkout is None:
+        raise DataNotFoundError(
+            f"no data folder: set {DATA_ENV} to the folder that holds uci/ (or pass root=...)"
+        )
+    return checkout.parent / "shared" / "data"
+
+
+def load_uci(name: str, root: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of a set; energy's target is Y1 (heating load), as in the paper. `root` is the
+    uci/ folder (default: uci/ under `data_dir()`)."""
+    if name not in FILES:
+        raise DataNotFoundError(f"unknown UCI set '{name}'; choose one of {', '.join(FILES)}")
+    folder = Path(root) if root is not None else data_dir() / "uci"
+    path = folder / FILES[name]
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"UCI set '{name}' not found at '{path}' (set {DATA_ENV} to the folder holding uci/)"
+        )
     if name in ("concrete", "energy"):
         table = np.loadtxt(path, delimiter=",", skiprows=1)
         if name == "energy":
@@ -54,8 +84,14 @@ class UciResult:
     mpiw_runs: list[float]
 
 
-def run_uci(name: str, seeds: int = 5, level: float = 0.95, **pi3nn_args: object) -> UciResult:
-    x, y = load_uci(name)
+def run_uci(
+    name: str,
+    seeds: int = 5,
+    level: float = 0.95,
+    root: str | os.PathLike[str] | None = None,
+    **pi3nn_args: object,
+) -> UciResult:
+    x, y = load_uci(name, root)
     picps, mpiws = [], []
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
