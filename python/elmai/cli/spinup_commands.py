@@ -61,9 +61,13 @@ def cmd_spinup(args: argparse.Namespace) -> int:
     e, a = res.totals_pgc["early"], res.totals_pgc["ai"]
     if res.layout:
         print(layout_note(res.layout))
-    print(f"{res.cells} natural-vegetation columns; carbon (PgC)   early -> AI")
+    per_m2 = 1e15 / res.land_m2 if res.land_m2 > 0 else 0.0
+    print(f"{res.cells} natural-vegetation columns; carbon early -> AI, in PgC and as gC/m2 of land")
     for key in a:
-        print(f"  {key:<16} {e[key]:>10.1f} -> {a[key]:>10.1f}")
+        print(
+            f"  {key:<16} {e[key]:>10.1f} -> {a[key]:>10.1f} PgC   "
+            f"{e[key] * per_m2:>10.1f} -> {a[key] * per_m2:>10.1f} gC/m2"
+        )
     return _report_written(res.out, res.checks_ok, res.check_table)
 
 

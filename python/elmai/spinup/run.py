@@ -43,6 +43,7 @@ class SpinupResult:
     inputs_file: str | None = None
     layout: dict[str, int] = field(default_factory=dict)  # columns spun up and left alone
     seconds: dict[str, float] = field(default_factory=dict)  # inputs, model, merge + write + checks
+    land_m2: float = 0.0  # the land the totals cover (natural-vegetation columns)
 
 
 def layout_note(layout: dict[str, int]) -> str:
@@ -207,6 +208,7 @@ def ai_spinup(
         "early": _totals(cells, area, inputs["pft_early"], inputs["soil_early"]),
         "ai": _totals(cells, area, written_pft, written_soil),
     }
+    result.land_m2 = float(area.sum())
     if save_inputs:
         write_inputs(save_inputs, inputs, cells, st, pft, soil)
         result.inputs_file = str(save_inputs)
