@@ -15,7 +15,7 @@ PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask py
 DS_DEPS := deepspeed
 CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml
 
-.PHONY: all setup sysdeps demo test test-fast bench lint clean distclean
+.PHONY: all setup sysdeps demo test test-fast bench figures lint clean distclean
 all: setup
 
 sysdeps: $(VENV)/.sysdeps
@@ -66,11 +66,22 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks
 
+# README/docs figure regions (<!-- figures:NAME -->) are rewritten from the JSON results:
+# after the demo (when it wrote demo-output/summary.json), after a full `make bench`
+# (not --quick), and on request (`make figures`; FIGURES_ARGS=--check to only compare).
 demo: setup
 	$(PY) -m elmai.demo $(DEMO_ARGS)
+	@if [ -f demo-output/summary.json ]; then \
+	  $(PY) -m elmai.docs_figures --summary demo-output/summary.json; \
+	else echo "[elmai] no demo-output/summary.json: README figures left as they are"; fi
 
 bench: setup
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+	@case " $(BENCH_ARGS) " in *" --quick "*) echo "[elmai] --quick: README figures left as they are";; \
+	  *) $(PY) -m elmai.docs_figures;; esac
+
+figures: setup
+	$(PY) -m elmai.docs_figures $(FIGURES_ARGS)
 
 clean:
 	rm -rf build bench-results demo-output

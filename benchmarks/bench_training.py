@@ -93,6 +93,7 @@ def run(quick: bool = False) -> BenchResult:
                 "issue budget 15 min",
                 BUDGET_TRAIN_S,
                 "<= 1",
+                reference_kind="budget",
             )
         )
     return BenchResult(

@@ -1,0 +1,316 @@
+"""Render the README's and docs' measured figures from the JSON that measured them.
+
+python -m elmai.docs_figures [--bench DIR] [--summary FILE] [--check] [--files MD ...]
+
+A figure region in a markdown file is delimited by HTML comments::
+
+    <!-- figures:NAME -->
+    ...generated...
+    <!-- /figures:NAME -->
+
+NAME ``demo`` is rendered from the demo's ``summary.json``; any other NAME is a benchmark
+(``bench-results/NAME.json``, written by ``make bench``), and ``A+B`` renders benchmarks A
+and B one after the other. A region whose JSON is absent is left exactly as it is and
+reported; text outside the markers is never touched. ``--check`` writes nothing and exits
+1 when any region would change (for CI, where the results exist).
+
+Formats, everywhere: seconds to 3 significant figures, ratios to 2 decimals, percentages
+to 1 decimal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REGION = re.compile(
+    r"(?P<start><!-- figures:(?P<name>[\w.+-]+) -->)\n(?P<body>.*?)(?P<end><!-- /figures:(?P=name) -->)",
+    re.DOTALL,
+)
+START = re.compile(r"<!-- figures:([\w.+-]+) -->")
+
+
+# ---------------------------------------------------------------- number formats
+
+
+def sig(x: float, digits: int = 3) -> str:
+    """`digits` significant figures, fixed-point (no exponent), thousands separated."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return str(x)
+    if x == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(x)))
+    decimals = digits - 1 - exponent
+    rounded = round(x, decimals)
+    if rounded != 0 and math.floor(math.log10(abs(rounded))) != exponent:  # 9.996 -> 10.0
+        decimals -= 1
+        rounded = round(x, decimals)
+    return f"{rounded:,.{max(decimals, 0)}f}"
+
+
+def seconds(x: float) -> str:
+    return sig(x, 3)
+
+
+def ratio(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def percent(fraction: float) -> str:
+    return f"{100 * fraction:.1f}%"
+
+
+def duration(x: float) -> str:
+    """Seconds with a unit that keeps 3 significant figures readable (inference times)."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if abs(x) >= scale:
+            return f"{sig(x / scale)} {unit}"
+    return f"{sig(x / 1e-9)} ns"
+
+
+def value(v: Any) -> str:
+    """A context value: ints with separators, floats to 4 significant figures, dicts inline."""
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        text = sig(v, 4)
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {value(x)}" for k, x in v.items())
+    if isinstance(v, list | tuple):
+        return ", ".join(value(x) for x in v)
+    return str(v)
+
+
+def cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def render_demo(s: dict[str, Any]) -> str:
+    r2 = sorted(s["r2"].items(), key=lambda kv: kv[1])
+    low, low_r2 = r2[0]
+    after = "; ".join(f"{k} {v:.4f}" for k, v in r2[1:3])
+    nee = {k: sum(v) / len(v) for k, v in s["nee_pgc"].items() if v}
+    drift = {k: v[-1] for k, v in s["criterion_fraction"].items() if v}
+    years = s["years_to_equilibrium"]
+    train = s.get("training", {})
+    minutes = f"{sig(train['train_minutes'])} min" if "train_minutes" in train else "?"
+
+    def years_of(key: str) -> str:
+        y = years.get(key)
+        return "not reached in the run" if y is None else f"{y:,}"
+
+    ai = years.get("ai")
+    route = f"AI route {years_of('ai')}"
+    if ai:
+        parts = [f"{ref} {years_of(key)} ({ratio(years[key] / ai)}x the AI route)"
+                 for key, ref in (("native", "native"), ("ad", "AD")) if years.get(key)]  # fmt: skip
+        route += "; " + "; ".join(parts)
+    route += f"; AI prediction alone {years_of('ai_prediction_only')}"
+    rows = [
+        [f"R2 on held-out cells ({train.get('split', 'random')} split), lowest over {len(r2)} targets",
+         f"{low_r2:.4f} ({low}; next: {after})"],
+        [f"training, {train.get('ranks', '?')} ranks ({train.get('epochs_run', '?')} epochs, "
+         f"{train.get('engine', '?')})", minutes],
+        ["global NEE, mean over the verification cycle",
+         "; ".join(f"{label} {nee[k]:+.3f} PgC/yr" for k, label in
+                   (("ai", "AI + Newton"), ("ai_prediction_only", "AI alone"), ("early", "early restart"))
+                   if k in nee)],
+        ["land area drifting > 1 gC/m2/yr over the cycle (CLM5 criterion: < 3%)",
+         "; ".join(f"{label} {percent(drift[k])}" for k, label in
+                   (("ai", "AI + Newton step"), ("ai_prediction_only", "AI prediction alone"),
+                    ("early", "early restart")) if k in drift)],
+        ["simulated years to the criterion", route],
+    ]  # fmt: skip
+    pools = s.get("pools_pgc", {})
+    if "soil4" in pools.get("early", {}) and "soil4" in pools.get("ai", {}):
+        rows.append(["soil4 carbon, early restart -> AI restart",
+                     f"{sig(pools['early']['soil4'])} -> {sig(pools['ai']['soil4'])} PgC"])  # fmt: skip
+    rows.append(["balance failures (C, N, P every step)", f"{s['balance_failures']:,}"])
+    if "checks_ok" in s:
+        rows.append(["static checks of the AI restarts", "ok" if s["checks_ok"] else "FAILED"])
+    rows.append(["demo wall time", f"{seconds(s['elapsed_s'])} s"])
+    head = (f"Testbed at {s.get('resolution_deg', '?'):g} deg ({s.get('gridcells', 0):,} gridcells), "
+            f"reference spin-ups at {s.get('reference_resolution_deg', '?'):g} deg:")  # fmt: skip
+    return "\n".join([head, "", *table(["", "value"], rows)])
+
+
+# ---------------------------------------------------------------- benchmarks
+
+
+def _verdict(f: dict[str, Any]) -> str:
+    target = f.get("target") or ""
+    met = f.get("met")
+    if met is None:
+        return target
+    return f"{target} {'ok' if met else 'MISSED'}".strip()
+
+
+def _source(b: dict[str, Any]) -> str:
+    m = b.get("machine", {})
+    where = ", ".join(x for x in (m.get("date", ""), f"{m['cores']} cores" if m.get("cores") else "") if x)
+    return f"`{b['name']}`: {b.get('description', '')}" + (f" ({where})" if where else "")
+
+
+def _figure_rows(figures: list[dict[str, Any]]) -> list[str]:
+    rows = [[f["name"], seconds(f["seconds"]), f["reference"], seconds(f["reference_seconds"]),
+             ratio(f["ratio"]), _verdict(f), f.get("note", "")] for f in figures]  # fmt: skip
+    return table(["figure", "seconds", "reference", "reference s", "ratio", "target", "note"], rows)
+
+
+def _context(b: dict[str, Any]) -> list[str]:
+    ctx = b.get("context") or {}
+    return [f"- {k}: {value(v)}" for k, v in ctx.items()]
+
+
+def render_benchmark(b: dict[str, Any]) -> str:
+    """Any benchmark: its figures table and its context."""
+    lines = [_source(b) + ":", ""]
+    if b.get("figures"):
+        lines += _figure_rows(b["figures"])
+    if b.get("context"):
+        lines += ["", *_context(b)]
+    return "\n".join(lines)
+
+
+def render_inference(b: dict[str, Any]) -> str:
+    """The README's batch table (bare libtorch / Fortran path / Python), then the rest."""
+    figs = {f["name"]: f for f in b.get("figures", [])}
+    batch = re.compile(r"^Fortran path, batch (\d+)$")
+    batches = sorted(int(m.group(1)) for name in figs if (m := batch.match(name)))
+    used = set()
+    rows = []
+    for n in batches:
+        fortran = figs[f"Fortran path, batch {n}"]
+        used.add(fortran["name"])
+        note = f" ({fortran['note']})" if fortran.get("note") else ""
+        py = figs.get(f"Python torch, batch {n}")
+        if py:
+            used.add(py["name"])
+        python = duration(py["seconds"]) if py else ""
+        rows.append([f"{n:,}", duration(fortran["reference_seconds"]), duration(fortran["seconds"]) + note,
+                     ratio(fortran["ratio"]), _verdict(fortran), python])  # fmt: skip
+    lines = [_source(b) + ":", ""]
+    header = ["batch", "bare libtorch (C++)", "elmai Fortran path", "ratio", "target", "Python torch"]
+    lines += table(header, rows)
+    rest = [f for name, f in figs.items() if name not in used]
+    if rest:
+        lines += ["", *_figure_rows(rest)]
+    if b.get("context"):
+        lines += ["", *_context(b)]
+    return "\n".join(lines)
+
+
+SPECIAL: dict[str, Callable[[dict[str, Any]], str]] = {"inference": render_inference}
+
+
+# ---------------------------------------------------------------- regions
+
+
+@dataclass
+class Outcome:
+    changed: list[str] = field(default_factory=list)  # "file: region"
+    unchanged: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)  # "file: region (missing path)"
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def render_region(name: str, bench: Path, summary: Path) -> tuple[str | None, list[Path]]:
+    """The region's new body, or None with the JSON files that are missing."""
+    if name == "demo":
+        s = _load(summary)
+        return (None, [summary]) if s is None else (render_demo(s), [])
+    parts, missing = [], []
+    for part in name.split("+"):
+        path = bench / f"{part}.json"
+        b = _load(path)
+        if b is None:
+            missing.append(path)
+        else:
+            parts.append(SPECIAL.get(part, render_benchmark)(b))
+    return (None, missing) if missing else ("\n\n".join(parts), [])
+
+
+def update_text(text: str, bench: Path, summary: Path, label: str, outcome: Outcome) -> str:
+    starts = START.findall(text)
+    found = [m.group("name") for m in REGION.finditer(text)]
+    for name in sorted(set(starts) - set(found)):
+        raise ValueError(f"{label}: <!-- figures:{name} --> has no matching <!-- /figures:{name} -->")
+
+    def replace(m: re.Match[str]) -> str:
+        name = m.group("name")
+        body, missing = render_region(name, bench, summary)
+        where = f"{label}: {name}"
+        if body is None:
+            outcome.absent.append(f"{where} (missing {', '.join(map(str, missing))})")
+            return m.group(0)
+        new = f"{m.group('start')}\n{body.rstrip()}\n{m.group('end')}"
+        (outcome.changed if new != m.group(0) else outcome.unchanged).append(where)
+        return new
+
+    return REGION.sub(replace, text)
+
+
+def default_files(root: Path) -> list[Path]:
+    return [p for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))] if p.is_file()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m elmai.docs_figures", description=__doc__.splitlines()[0])
+    bench = Path(os.environ.get("ELMAI_BENCH_RESULTS", "bench-results"))
+    help_bench = "benchmark JSON folder (default: $ELMAI_BENCH_RESULTS or bench-results)"
+    p.add_argument("--bench", type=Path, default=bench, help=help_bench)
+    p.add_argument(
+        "--summary", type=Path, default=Path("demo-output/summary.json"), help="demo's summary.json"
+    )
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any region would change")
+    p.add_argument("--files", type=Path, nargs="+", help="markdown files (default: README.md and docs/*.md)")
+    args = p.parse_args(argv)
+    files = args.files or default_files(Path.cwd())
+    outcome = Outcome()
+    for path in files:
+        text = path.read_text()
+        try:
+            new = update_text(text, args.bench, args.summary, str(path), outcome)
+        except ValueError as e:
+            print(f"docs_figures: error: {e}", file=sys.stderr)
+            return 2
+        if new != text and not args.check:
+            path.write_text(new)
+    verb = "would change" if args.check else "rewritten"
+    for label, items in ((verb, outcome.changed), ("up to date", outcome.unchanged),
+                         ("left as they are, JSON absent", outcome.absent)):  # fmt: skip
+        if items:
+            print(f"figures {label}:\n  " + "\n  ".join(items))
+    if not (outcome.changed or outcome.unchanged or outcome.absent):
+        print("no figure regions found in " + ", ".join(map(str, files)))
+    return 1 if args.check and outcome.changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
