@@ -62,3 +62,36 @@ def test_a_parameter_file_with_fewer_pfts_reads_and_pads(tmp_path) -> None:
     assert p.npft == 12 and p.pft["leafcn"].size == 17
     np.testing.assert_array_equal(p.pft["leafcn"][12:], 0.0)
     np.testing.assert_array_equal(p.pft["leafcn"][:12], default_params().pft["leafcn"][:12])
+
+
+def test_the_testbed_the_features_and_refine_share_elms_cascade() -> None:
+    """One definition of the CTC cascade (elm_names) drives the testbed's transitions and
+    decay rates, the features' respired fractions and the refine operator: their structure
+    is checked here against it, and the refine operator's flows against the parameters."""
+    from elmai.data import features as F
+    from elmai.io import elm_names as N
+    from elmai.spinup import newton
+    from elmai.testbed import dynamics
+
+    p = default_params()
+    pools = N.CTC_POOLS
+    as_names = {(pools[d], None if r < 0 else pools[r], rf) for d, r, rf in dynamics.TRANSITIONS}
+    assert as_names == set(N.CTC_CASCADE)
+    assert dynamics.DECAY_RATE == tuple(N.CTC_DECAY_RATE[x] for x in pools)
+    assert newton.RECEIVER == {d: r for d, r, _ in N.CTC_CASCADE}
+    rf = F.respired_fractions(p)
+    for donor, _, name in N.CTC_CASCADE:
+        assert rf[pools.index(donor)] == (1.0 if name is None else p.ctc[name])
+    assert rf[pools.index("cwd")] == 0.0  # CWD fragments without respiration
+    # the refine operator, one column, unit rates on one level: flows exactly where ELM's go
+    nlev = 10
+    rate = np.zeros((1, nlev, 8))
+    rate[0, 0, :] = 1.0
+    a = newton.cascade_operator(rate, p, np.full((1, nlev), 1.0 / DZSOI_DECOMP.sum()))
+    at = {x: k * nlev for k, x in enumerate(pools)}  # level 0 of each pool
+    for donor, receiver, name in N.CTC_CASCADE:
+        if receiver is not None:
+            assert a[0, at[receiver], at[donor]] == 1.0 - p.ctc[name]
+    for receiver, share in N.CWD_FRAGMENTATION:
+        assert a[0, at[receiver], at["cwd"]] == p.ctc[share]
+    np.testing.assert_array_equal(np.diag(a[0])[[at[x] for x in pools]] <= -1.0, True)
