@@ -141,14 +141,6 @@ def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
     )
 
 
-def _cells_on_map(lat2: np.ndarray, lon2: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple:
-    """(j, i) indices of each gridcell on a regular (lat, lon) map."""
-    la, lo = lat2[:, 0], lon2[0, :]
-    j = np.abs(la[None, :] - lat[:, None]).argmin(axis=1)
-    i = np.abs(((lo[None, :] - lon[:, None] + 180) % 360) - 180).argmin(axis=1)
-    return j, i
-
-
 def read_forcing(
     path: str | os.PathLike[str], lat: np.ndarray, lon: np.ndarray, progress: bool | None = None
 ) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from elmai.errors import ElmaiError, VariableNotFoundError
 from elmai.io.elm_names import NLEVDECOMP
+from elmai.io.forcing import nearest_on_grid, nearest_points
 from elmai.io.restart import open_restart
 
 SCALARS = ("T_SCALAR", "W_SCALAR", "O_SCALAR")
@@ -46,21 +47,14 @@ def files_before(folder: str | os.PathLike[str], year: int | None, max_years: in
 
 
 def _cells_index(f, lat: np.ndarray, lon: np.ndarray, path: Path) -> tuple:
-    """Index into the file's horizontal dims for each cell (nearest point)."""
+    """Index into the file's horizontal dims for each cell (nearest point), as the forcing
+    readers match cells."""
     if "lat" not in f or "lon" not in f:
         raise VariableNotFoundError(f"history '{path}' lacks lat/lon")
     flat, flon = f.read("lat").astype(np.float64), f.read("lon").astype(np.float64)
-
-    def nearest(axis: np.ndarray, want: np.ndarray, periodic: bool) -> np.ndarray:
-        d = want[:, None] - axis[None, :]
-        if periodic:
-            d = (d + 180.0) % 360.0 - 180.0
-        return np.abs(d).argmin(axis=1)
-
     if "lndgrid" in f.dims:  # 1-D: lat/lon per gridcell
-        d = (lat[:, None] - flat[None, :]) ** 2 + (((lon[:, None] - flon[None, :]) + 180) % 360 - 180) ** 2
-        return (d.argmin(axis=1),)
-    return nearest(flat, lat, False), nearest(flon, lon, True)
+        return (nearest_points(flat, flon, lat, lon),)
+    return nearest_on_grid(flat, flon, lat, lon)
 
 
 def decomposition_scalars(
@@ -74,12 +68,14 @@ def decomposition_scalars(
         raise ElmaiError("no h0 history files given")
     total = np.zeros((lat.size, NLEVDECOMP))
     months = 0
+    where = None
     for path in map(Path, files):
         with open_restart(path) as f:
             for name in SCALARS[:2]:
                 if name not in f:
                     raise VariableNotFoundError(f"history '{path}' lacks {name} (ELM's decomposition scalar)")
-            where = _cells_index(f, lat, lon, path)
+            if where is None:  # every h0 file of a case is on the same grid: match cells once
+                where = _cells_index(f, lat, lon, path)
             product = np.ones((lat.size, NLEVDECOMP))
             for name in SCALARS:
                 if name not in f:

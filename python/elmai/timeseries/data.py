@@ -118,7 +118,7 @@ def load_camels(
 # -- the testbed's ELM files ----------------------------------------------------------------
 def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], static: list[str]) -> SeriesSet:
     """Monthly forcing and h0 history of a testbed run folder (every h0 file, in order)."""
-    from elmai.data.features import _cells_on_map
+    from elmai.io.forcing import nearest_on_grid
     from elmai.io.restart import open_restart
 
     run = Path(run)
@@ -146,7 +146,7 @@ def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], st
     tgt = tgt * seconds[None, :]
     with open_restart(forcing[0]) as f:
         lat2, lon2 = np.meshgrid(f.read("lat"), f.read("lon"), indexing="ij")
-        j, i = _cells_on_map(lat2, lon2, lat, lon)
+        j, i = nearest_on_grid(lat2, lon2, lat, lon)
         gatts = f.global_attrs
         nyears = int(np.asarray(gatts["forcing_years"]).reshape(-1)[0]) if "forcing_years" in gatts else None
         dyn = []
