@@ -180,6 +180,46 @@ def build_dataset(
     return data
 
 
+def merge(parts: list[SpinupData], seed: int = 0, block_deg: float = 10.0) -> SpinupData:
+    """One data set from the cells of several worlds (resolutions, seeds, climates,
+    decomposition parameters), with fresh splits and statistics. The PFT traits and
+    respired fractions are constants of the model, so the worlds must share them."""
+    if not parts:
+        raise ElmaiError("no data sets to merge")
+    first = parts[0]
+    for i, d in enumerate(parts[1:], 2):
+        for name in SHARED:
+            if not np.allclose(d.arrays[name], first.arrays[name]):
+                raise ElmaiError(
+                    f"data set {i} ({d.attrs.get('case', '?')}) has other {name} than data set 1: the "
+                    "spin-up model holds them as constants, so worlds with different per-PFT parameters "
+                    "or respired fractions cannot share one data set"
+                )
+    arrays = {k: np.concatenate([d.arrays[k] for d in parts]) for k in first.arrays if k not in SHARED}
+    arrays |= {k: first.arrays[k] for k in SHARED}
+    # blocks are per world: shift each world's latitudes so that two worlds never share one
+    shifted = np.concatenate([d.arrays["lat"] + 1000.0 * i for i, d in enumerate(parts)])
+    n = arrays["lat"].size
+    splits = {"random": random_split(n, seed), "block": block_split(shifted, arrays["lon"], block_deg, seed)}
+    attrs = {
+        "case": "+".join(str(d.attrs.get("case", "?")) for d in parts),
+        "seed": seed,
+        "worlds": ";".join(f"{d.attrs.get('case', '?')}:{d.ncell}" for d in parts),
+        "early_restart": ";".join(str(d.attrs.get("early_restart", "")) for d in parts),
+        "target_restart": ";".join(str(d.attrs.get("target_restart", "")) for d in parts),
+    }
+    data = SpinupData(arrays, splits, attrs=attrs)
+    data.stats = {s: fit_stats(arrays, splits[s] == TRAIN) for s in SPLITS}
+    return data
+
+
+def with_split(data: SpinupData, split: np.ndarray, name: str = "random") -> SpinupData:
+    """The same cells with split `name` replaced (and its statistics refitted)."""
+    splits = dict(data.splits) | {name: split.astype(np.int8)}
+    stats = dict(data.stats) | {name: fit_stats(data.arrays, split == TRAIN)}
+    return SpinupData(data.arrays, splits, stats, dict(data.attrs))
+
+
 def save(data: SpinupData, path: str | os.PathLike[str]) -> None:
     a = data.arrays
     variables: dict[str, tuple] = {}
@@ -248,4 +288,4 @@ def load(path: str | os.PathLike[str]) -> SpinupData:
     return SpinupData(arrays, splits, stats, attrs)
 
 
-__all__ = ["SpinupData", "build_dataset", "load", "save", "TRAIN", "VALID", "TEST"]
+__all__ = ["SpinupData", "build_dataset", "load", "merge", "save", "with_split", "TRAIN", "VALID", "TEST"]

@@ -41,3 +41,18 @@ def block_split(
         split_of_block[b] = s
         filled[s] += counts[b]
     return split_of_block[inverse]
+
+
+def sample_split(ncell: int, fraction: float, seed: int = 0, valid_share: float = 0.2) -> np.ndarray:
+    """Few-shot: a random `fraction` of the cells is known (their equilibrium from a
+    conventional spin-up of those points), split train/valid by `valid_share`; every other
+    cell is a test cell, the ones the model must fill in."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], not {fraction}")
+    rng = np.random.default_rng(seed)
+    known = rng.permutation(ncell)[: max(2, int(round(fraction * ncell)))]
+    n_valid = max(1, int(round(valid_share * known.size)))
+    split = np.full(ncell, TEST, dtype=np.int8)
+    split[known[n_valid:]] = TRAIN
+    split[known[:n_valid]] = VALID
+    return split

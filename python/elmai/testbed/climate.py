@@ -90,7 +90,9 @@ def saturation_vapour_pressure(t_c: np.ndarray) -> np.ndarray:
     return 610.78 * np.exp(17.27 * t_c / (t_c + 237.3))
 
 
-def make_climate(grid: LandGrid, nyears: int = 20, seed: int = 0) -> Climate:
+def make_climate(grid: LandGrid, nyears: int = 20, seed: int = 0, warming: float = 0.0) -> Climate:
+    """The world's monthly climate; `warming` (K) shifts every temperature (humidity follows
+    at constant relative humidity), a climate the model was not trained on."""
     rng = np.random.default_rng(seed)
     lat, lon = grid.cell_lat, grid.cell_lon
     alat = np.abs(lat)
@@ -125,6 +127,7 @@ def make_climate(grid: LandGrid, nyears: int = 20, seed: int = 0) -> Climate:
     t_anom = smooth_field(lat, lon, 20.0, rng, n=nyears) * (0.4 + 0.8 * cont)  # K
     p_anom = np.exp(0.18 * smooth_field(lat, lon, 20.0, rng, n=nyears) - 0.5 * 0.18**2)
     tbot_c = t_clim[None] + t_anom[:, None, :] + 0.3 * rng.standard_normal((nyears, 12, grid.ngrid))
+    tbot_c += warming
     p_month = p_clim[None] * p_anom[:, None, :] * rng.lognormal(-0.02, 0.2, (nyears, 12, grid.ngrid))
     prect = p_month / (DAYS_IN_MONTH[None, :, None] * 86400.0)
 

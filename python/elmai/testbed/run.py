@@ -12,7 +12,7 @@ import numpy as np
 
 from elmai.checks import check_balance
 from elmai.errors import InvalidArgumentError, VariableNotFoundError
-from elmai.io.elm_names import ISTSOIL
+from elmai.io.elm_names import CTC_POOLS, ISTSOIL
 from elmai.io.elm_params import CTC_PARAMETERS, PFT_PARAMETERS, ElmParams, default_params, read_params
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.testbed.climate import DAYS_IN_MONTH
@@ -39,6 +39,10 @@ class YearLog:
     disequilibrium_area: float  # fraction of land area drifting more than the criterion
     balance_failures: int
     drift_years: int = 1  # the window the drift was measured over (a forcing cycle once one has run)
+    # what CTSM's SpinupStability script also follows (stocks at the year's end, TLAI its mean)
+    totsomc_pgc: float = 0.0
+    totvegc_pgc: float = 0.0
+    tlai: float = 0.0  # m2/m2, natural-vegetation-area weighted
 
 
 @dataclass
@@ -48,6 +52,8 @@ class RunResult:
     ngrid: int
     years: list[YearLog] = field(default_factory=list)
     restarts: list[str] = field(default_factory=list)
+    # global stocks (PgC) at the start of the run, before its first year
+    start_pgc: dict[str, float] = field(default_factory=dict)
 
     @property
     def balance_failures(self) -> int:
@@ -68,6 +74,16 @@ class RunResult:
             lines.append(f"{y.year:>6} {y.gpp_pgc:>9.2f} {y.nee_pgc:>9.3f} {y.totecosysc_pgc:>11.1f} "
                          f"{y.disequilibrium_area:>12.3f} {y.balance_failures:>9}")  # fmt: skip
         return "\n".join(lines)
+
+
+def _global_stocks(model, state: State, area: np.ndarray) -> dict[str, float]:
+    """TOTECOSYSC, TOTSOMC (soil1-4) and TOTVEGC summed over the land (PgC)."""
+    som = model.soil_stock(state.soil_c)[CTC_POOLS.index("soil1") :].sum(axis=0)
+    return {
+        "totecosysc": float((model.totals(state)["C"] * area).sum() / 1e15),
+        "totsomc": float((som * area).sum() / 1e15),
+        "totvegc": float((model.veg_totals(state)[0] * area).sum() / 1e15),
+    }
 
 
 def write_params(path: str | os.PathLike[str], params: ElmParams) -> None:
@@ -124,6 +140,7 @@ def run_testbed(
     crop: bool | None = None,
     glacier_cells: bool | None = None,
     forcing_form: str = "monthly",
+    warming: float | None = None,
 ) -> RunResult:
     """Run `years` simulated years and write restarts `<case>.elm.r.YYYY-01-01-00000.nc` at
     the start of each year in `restart_years` (and after the last year). `start_from` is a
@@ -136,7 +153,10 @@ def run_testbed(
     layout (see World); left None they are taken from `start_from`'s testbed_* attributes
     (so `verify` rebuilds the same world), else 1 / off. `forcing_form` "cpl_bypass" or
     "datm" also writes the forcing, 3-hourly, in that real form under `forcing_<form>/`
-    (elmai.testbed.forcing_forms; large: 3-hourly data of every cell and year).
+    (elmai.testbed.forcing_forms; large: 3-hourly data of every cell and year). `warming`
+    (K, default: `start_from`'s, else 0) shifts the world's temperatures (World.build).
+    The parameters are written to `out`/clm_params.nc and the restarts record that file
+    (testbed_params_file), so a continuation (`verify`) runs the same parameters.
 
     Global sums (GPP, NEE, TOTECOSYSC in PgC) and the criterion's area weight each gridcell
     by the area of its natural-vegetation landunit (land area x PCT_NATVEG): the testbed
@@ -144,12 +164,15 @@ def run_testbed(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    params = read_params(params_file) if params_file else default_params()
     earlier = _layout_setup(start_from) if start_from else {}
+    if params_file is None and earlier.get("params_file") and Path(str(earlier["params_file"])).exists():
+        params_file = str(earlier["params_file"])
+    params = read_params(params_file) if params_file else default_params()
+    warming = float(earlier.get("warming_k", 0.0)) if warming is None else float(warming)
     topounits = int(earlier.get("topounits", 1)) if topounits is None else topounits
     crop = bool(earlier.get("crop", 0)) if crop is None else crop
     glacier_cells = bool(earlier.get("glacier_cells", 0)) if glacier_cells is None else glacier_cells
-    world = World.build(resolution, forcing_years, seed, params, topounits, crop, glacier_cells)
+    world = World.build(resolution, forcing_years, seed, params, topounits, crop, glacier_cells, warming)
     layout = world.layout()
     natveg_weight = layout.landunit_weights[ISTSOIL]
     grid, climate, surface = world.grid, world.climate, world.surface
@@ -182,6 +205,8 @@ def run_testbed(
         "topounits": np.int32(topounits),
         "crop": np.int32(crop),
         "glacier_cells": np.int32(glacier_cells),
+        "warming_k": np.float64(warming),
+        "params_file": str((out / "clm_params.nc").resolve()),
     }
     wanted = set(restart_years) | {first_year + years}
     where = {
@@ -190,6 +215,8 @@ def run_testbed(
         "gridcell_lon": grid.cell_lon,
     }
     history: list[np.ndarray] = []  # TOTECOSYSC at the start of each year of this run
+    result.start_pgc = _global_stocks(model, state, area)
+    lai_of = model.params.pft["slatop"][None, :] * model.wtcol  # column TLAI per gC/m2 of leaf
 
     from tqdm import tqdm
 
@@ -201,7 +228,7 @@ def run_testbed(
             result.restarts.append(str(path))
         start_total = model.totals(state)["C"]
         history.append(start_total)
-        gpp = nee = np.zeros(grid.ngrid)
+        gpp = nee = lai = np.zeros(grid.ngrid)
         failures = 0
         for month in range(12):
             dt = DAYS_IN_MONTH[month] * 86400.0
@@ -216,6 +243,7 @@ def run_testbed(
                 )
                 failures += len(report.failures)
             gpp = gpp + f.gpp * dt
+            lai = lai + (state.veg_c[0] * lai_of).sum(axis=1) / 12.0
             nee = nee + f.nee * dt
             if year > first_year + years - 1 - history_years:
                 write_history(
@@ -237,6 +265,8 @@ def run_testbed(
             disequilibrium_area=float(np.average(np.abs(drift) > CRITERION_GC_M2_YR, weights=area)),
             balance_failures=failures,
             drift_years=window,
+            tlai=float(np.average(lai, weights=area)),
+            **{f"{k}_pgc": v for k, v in _global_stocks(model, state, area).items() if k != "totecosysc"},
         )
         result.years.append(log)
         bar.set_postfix(nee=f"{log.nee_pgc:.2f}", diseq=f"{log.disequilibrium_area:.2f}")

@@ -12,8 +12,15 @@ from elmai.testbed.run import CRITERION_AREA, RunResult, run_testbed
 
 
 def verify(
-    restart: str | os.PathLike[str], years: int, out: str | os.PathLike[str], progress: bool = True
+    restart: str | os.PathLike[str],
+    years: int,
+    out: str | os.PathLike[str],
+    progress: bool = True,
+    restart_years: tuple[int, ...] = (),
 ) -> RunResult:
+    """Continue `years` from `restart` in its world (resolution, seed, forcing, layout,
+    warming and parameters from its testbed_* attributes); also write restarts at the
+    start of each of `restart_years` (e.g. one forcing cycle on, for `elmai refine`)."""
     setup = read_setup(restart)
     result = run_testbed(
         out,
@@ -28,6 +35,7 @@ def verify(
         seed=int(setup["seed"]),
         progress=progress,
         history_years=years,  # h0 of the whole run: ELM's decomposition scalars for `elmai refine`
+        restart_years=restart_years,
     )
     plot_verification(result, Path(out) / "verify.png", title=Path(restart).name)
     return result

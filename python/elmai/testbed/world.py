@@ -47,23 +47,30 @@ class World:
         topounits: int = 1,
         crop: bool = False,
         glacier_cells: bool = False,
+        warming: float = 0.0,
     ) -> World:
         if topounits not in (1, 2):
             raise InvalidArgumentError(f"topounits must be 1 or 2, not {topounits}")
         grid = make_grid(resolution)
-        climate = make_climate(grid, nyears=forcing_years, seed=seed)
+        climate = make_climate(grid, nyears=forcing_years, seed=seed, warming=warming)
         surface = make_surface(grid, climate, seed=seed + 1, crop=crop, glacier_cells=glacier_cells)
         return cls(grid, climate, surface, params or default_params(), topounits)
 
-    def model(self, accelerated: bool = False, supplement_nutrients: bool = True) -> Model:
+    def model(
+        self, accelerated: bool = False, supplement_nutrients: bool = True, cells: np.ndarray | None = None
+    ) -> Model:
+        """The model on every gridcell, or on `cells` only (gridcells are independent: a
+        sample of them spins up as it would inside the whole grid)."""
+        climate = self.climate if cells is None else self.climate.cells(cells)
+        pick = slice(None) if cells is None else cells
         return Model(
             self.params,
-            self.surface.pft_weights,
-            self.surface.pct_sand[0],
-            self.climate.annual_mean_temperature_c(),
+            self.surface.pft_weights[:, pick],
+            self.surface.pct_sand[0][pick],
+            climate.annual_mean_temperature_c(),
             accelerated=accelerated,
             supplement_nutrients=supplement_nutrients,
-            climate_normals=self.climate.normals(),
+            climate_normals=climate.normals(),
         )
 
     def layout(self) -> Layout:
