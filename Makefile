@@ -15,7 +15,7 @@ PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask py
 DS_DEPS := deepspeed
 CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml
 
-.PHONY: all setup sysdeps demo test test-fast bench figures lint clean distclean
+.PHONY: all setup sysdeps demo test test-fast bench figures lint clean distclean pretrained
 all: setup
 
 sysdeps: $(VENV)/.sysdeps
@@ -82,6 +82,11 @@ bench: setup
 
 figures: setup
 	$(PY) -m elmai.docs_figures $(FIGURES_ARGS)
+
+# The shipped pre-trained spin-up model (python/elmai/pretrained), rebuilt deterministically
+# from its four 2 deg source worlds (about 30 min on 2 cores; docs/pretrained_model.md).
+pretrained: setup
+	$(VENV)/bin/elmai pretrained build --work runs/pretrained
 
 clean:
 	rm -rf build bench-results demo-output

@@ -100,6 +100,7 @@ class BenchResult:
     description: str
     figures: list[Figure]
     context: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # more top-level keys of the JSON
 
     def table(self) -> str:
         width = max((len(f.name) for f in self.figures), default=6)
@@ -126,6 +127,7 @@ class BenchResult:
             "context": self.context,
             "figures": [asdict(f) for f in self.figures],
             "machine": machine_info(),
+            **self.extra,
         }
         path.write_text(json.dumps(payload, indent=2, default=str))
         return path

@@ -23,6 +23,7 @@ from elmai.errors import ElmaiError
 from elmai.io.elm_params import default_params, read_params
 from elmai.io.soil_levels import DZSOI_DECOMP
 from elmai.spinup import SpinupCheckError, ai_spinup
+from elmai.spinup.input_ranges import OutsideTrainingError
 from elmai.spinup.run import early_inputs
 from elmai.testbed.run import run_testbed
 from elmai.training.config import TrainConfig
@@ -131,8 +132,13 @@ def test_ad_mode_restart_gets_deflated_pools(trained: dict, tmp_path: Path) -> N
     normal = tmp_path / "normal.nc"
     ai_spinup(trained["early"], trained["model"], normal)
     out = tmp_path / "ai_ad.nc"
-    res = ai_spinup(early, trained["model"], out)
-    assert res.checks_ok
+    # AD pools scaled to normal mode are far outside what the model saw (normal-mode data
+    # only): the guard refuses them, and --force runs the deflation this test is about
+    with pytest.raises(OutsideTrainingError, match="--force"):
+        ai_spinup(early, trained["model"], out)
+    assert not out.exists()
+    res = ai_spinup(early, trained["model"], out, force=True)
+    assert res.checks_ok and res.input_ranges["beyond_margin"] > 0
     prm = read_params(ad_case / "clm_params.nc")
     factor = prm.ad_factors[7]  # soil4: max(1, 1/(k_s4 * 365)) = 27.4 for ELM's default k_s4
     assert abs(factor - 27.3959) < 1e-3

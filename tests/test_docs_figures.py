@@ -6,22 +6,47 @@ import json
 
 from elmai import docs_figures
 
-SUMMARY = {
-    "r2": {"soil4c_vr": 0.99871, "soil1c_vr": 0.95432, "leafc": 0.99995},
-    "nee_pgc": {"ai": [0.1, -0.3], "ai_prediction_only": [0.5, 0.5], "early": [-17.0, -16.0]},
-    "criterion_fraction": {
-        "ai": [0.9, 0.0123],
-        "ai_prediction_only": [0.9, 0.38339],
-        "early": [0.9, 0.91587],
+
+def _criterion(value: float | None, threshold: float, met: bool | None) -> dict:
+    return {"value": value, "threshold": threshold, "units": "", "met": met}
+
+
+ENTRY = {
+    "target_world": {"name": "demo_1deg_seed101", "resolution": 1.0, "seed": 101, "params_draw": None},
+    "resolution_deg": 1.0,
+    "seed": 101,
+    "cells": 21624,
+    "cells_trained_on": 0,
+    "r2": {"soil4c_vr": 0.95432, "soil3c_vr": 0.9811, "leafc": 0.99995},
+    "log_ratio_p50": {"soil4c_vr": 0.0412, "soil3c_vr": 0.02, "cwdc_vr": 0.05},
+    "log_ratio_p90": {"soil4c_vr": 0.1534, "soil3c_vr": 0.08, "cwdc_vr": 0.2},
+    "cells_scored": 21624,
+    "drifting_fraction_ai_alone": 0.38339,
+    "drifting_fraction_refined": 0.0123,
+    "ctsm_criteria": {
+        "TOTECOSYSC": _criterion(0.01, 0.02, True),
+        "GPP": _criterion(0.05, 0.02, False),
+        "area_drifting": _criterion(0.0123, 0.03, True),
+        "all_met": {"met": False},
     },
-    "years_to_equilibrium": {"ai": 40, "ai_prediction_only": None, "native": 2822, "ad": 1049},
+    "nee_pgc_ai_alone": 0.5,
+    "nee_pgc_refined": -0.1,
+    "reference_years": {"sample_cells": 500, "ad_years": 50, "native": 2822, "ad": 1049},
+    "gridcell_years": {"ai_route": 1319064, "ai_route_simulation": 1319064, "training_targets": 0,
+                       "native": 61022928, "ad": 22683576, "source_training_targets_amortised": 22750000,
+                       "native_met": True, "ad_met": True},
+}  # fmt: skip
+
+SUMMARY = {
+    "transfer": ENTRY,
+    "resolution_deg": 1.0,
+    "gridcells": 21624,
+    "model_trained_on": {"resolution_deg": [2.0], "cells": 21692, "worlds": ["a", "b", "c", "d"]},
+    "years_to_equilibrium": {"ai": 60, "ai_prediction_only": None, "native": 2822, "ad": 1049},
+    "reference_sample_cells": 500,
+    "ad_years": 50,
     "balance_failures": 0,
     "checks_ok": True,
-    "pools_pgc": {"early": {"soil4": 65.17}, "ai": {"soil4": 1345.03}},
-    "gridcells": 5423,
-    "resolution_deg": 2.0,
-    "reference_resolution_deg": 10.0,
-    "training": {"ranks": 2, "epochs_run": 240, "engine": "ddp", "split": "random", "train_minutes": 7.6038},
     "elapsed_s": 885.24,
 }
 
@@ -81,13 +106,13 @@ def test_regions_rendered_from_json(tmp_path, capsys):
     text = md.read_text()
     demo = text[text.index("<!-- figures:demo -->") : text.index("<!-- /figures:demo -->")]
     assert "old demo table" not in demo
-    assert "0.9543 (soil1c_vr" in demo  # lowest R2 and its target
-    assert "7.60 min" in demo and "2 ranks" in demo
-    assert "AI + Newton -0.100 PgC/yr" in demo and "early restart -16.500 PgC/yr" in demo
-    assert "AI + Newton step 1.2%" in demo and "AI prediction alone 38.3%" in demo and "91.6%" in demo
-    assert "native 2,822 (70.55x" in demo and "AD 1,049 (26.23x" in demo
-    assert "AI prediction alone not reached" in demo
-    assert "| 885 s |" in demo and "65.2 -> 1,350 PgC" in demo
+    assert "0.954 (soil4c_vr)" in demo  # lowest R2 and its target
+    assert "0.041 / 0.153" in demo  # p50 / p90 |log ratio| of soil4
+    assert "38.3%" in demo and "1.2%" in demo and "2/3 (missed: GPP)" in demo
+    assert "1,319,064 (1,319,064 + 0)" in demo and "17.2x" in demo  # AD+native / AI route
+    assert "AI route 60; AI prediction alone not reached in the run; native 2,822; AD + native 1,049" in demo
+    assert "4 other worlds at 2 deg (21,692 cells)" in demo
+    assert "| 885 s |" in demo and "AI + cycle + refine -0.100 PgC/yr" in demo
     io = text[text.index("<!-- figures:restart_io -->") : text.index("<!-- /figures:restart_io -->")]
     assert "| read all: elmai | 0.0551 | floor | 0.0634 | 0.87 | <= 1.2 ok |" in io
     assert "| 11.34 | >= 20 MISSED | open_dataset().load() |" in io

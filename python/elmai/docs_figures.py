@@ -106,52 +106,44 @@ def table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
 
 
 def render_demo(s: dict[str, Any]) -> str:
-    r2 = sorted(s["r2"].items(), key=lambda kv: kv[1])
-    low, low_r2 = r2[0]
-    after = "; ".join(f"{k} {v:.4f}" for k, v in r2[1:3])
-    nee = {k: sum(v) / len(v) for k, v in s["nee_pgc"].items() if v}
-    drift = {k: v[-1] for k, v in s["criterion_fraction"].items() if v}
+    """The demo's unseen world: the transfer and cost tables, then years and checks."""
+    from elmai.transfer.report import transfer_table
+
+    e = s["transfer"]
+    trained = s.get("model_trained_on", {})
     years = s["years_to_equilibrium"]
-    train = s.get("training", {})
-    minutes = f"{sig(train['train_minutes'])} min" if "train_minutes" in train else "?"
 
     def years_of(key: str) -> str:
         y = years.get(key)
         return "not reached in the run" if y is None else f"{y:,}"
 
-    ai = years.get("ai")
-    route = f"AI route {years_of('ai')}"
-    if ai:
-        parts = [f"{ref} {years_of(key)} ({ratio(years[key] / ai)}x the AI route)"
-                 for key, ref in (("native", "native"), ("ad", "AD")) if years.get(key)]  # fmt: skip
-        route += "; " + "; ".join(parts)
-    route += f"; AI prediction alone {years_of('ai_prediction_only')}"
     rows = [
-        [f"R2 on held-out cells ({train.get('split', 'random')} split), lowest over {len(r2)} targets",
-         f"{low_r2:.4f} ({low}; next: {after})"],
-        [f"training, {train.get('ranks', '?')} ranks ({train.get('epochs_run', '?')} epochs, "
-         f"{train.get('engine', '?')})", minutes],
-        ["global NEE, mean over the verification cycle",
-         "; ".join(f"{label} {nee[k]:+.3f} PgC/yr" for k, label in
-                   (("ai", "AI + Newton"), ("ai_prediction_only", "AI alone"), ("early", "early restart"))
-                   if k in nee)],
-        ["land area drifting > 1 gC/m2/yr over the cycle (CLM5 criterion: < 3%)",
-         "; ".join(f"{label} {percent(drift[k])}" for k, label in
-                   (("ai", "AI + Newton step"), ("ai_prediction_only", "AI prediction alone"),
-                    ("early", "early restart")) if k in drift)],
-        ["simulated years to the criterion", route],
+        ["simulated years per gridcell to CLM5's criterion",
+         f"AI route {years_of('ai')}; AI prediction alone {years_of('ai_prediction_only')}; native "
+         f"{years_of('native')}; AD + native {years_of('ad')} ({s.get('ad_years', '?')} AD years; native "
+         f"and AD on {s.get('reference_sample_cells', '?')} random gridcells)"],
+        ["global NEE over the verification cycle",
+         f"AI alone {e['nee_pgc_ai_alone']:+.3f} PgC/yr; "
+         f"AI + cycle + refine {e['nee_pgc_refined']:+.3f} PgC/yr"],
+        ["balance failures (C, N, P every step)", f"{s['balance_failures']:,}"],
+        ["static checks of the AI restarts", "ok" if s["checks_ok"] else "FAILED"],
+        ["demo wall time", f"{seconds(s['elapsed_s'])} s"],
     ]  # fmt: skip
-    pools = s.get("pools_pgc", {})
-    if "soil4" in pools.get("early", {}) and "soil4" in pools.get("ai", {}):
-        rows.append(["soil4 carbon, early restart -> AI restart",
-                     f"{sig(pools['early']['soil4'])} -> {sig(pools['ai']['soil4'])} PgC"])  # fmt: skip
-    rows.append(["balance failures (C, N, P every step)", f"{s['balance_failures']:,}"])
-    if "checks_ok" in s:
-        rows.append(["static checks of the AI restarts", "ok" if s["checks_ok"] else "FAILED"])
-    rows.append(["demo wall time", f"{seconds(s['elapsed_s'])} s"])
-    head = (f"Testbed at {s.get('resolution_deg', '?'):g} deg ({s.get('gridcells', 0):,} gridcells), "
-            f"reference spin-ups at {s.get('reference_resolution_deg', '?'):g} deg:")  # fmt: skip
-    return "\n".join([head, "", *table(["", "value"], rows)])
+    worlds = trained.get("worlds") or []
+    res = ", ".join(f"{r:g}" for r in trained.get("resolution_deg") or [])
+    head = (f"Unseen testbed world at {s['resolution_deg']:g} deg, seed {e['seed']} ({s['gridcells']:,} "
+            f"gridcells); the shipped model was trained on {len(worlds)} other worlds at {res} deg "
+            f"({trained.get('cells') or 0:,} cells):")  # fmt: skip
+    body = transfer_table({"demo world (zero-shot)": e})
+    return "\n".join([head, "", body, "", *table(["", "value"], rows)])
+
+
+def render_transfer(b: dict[str, Any]) -> str:
+    """bench-results/transfer.json: one entry per setting."""
+    from elmai.transfer.report import transfer_table
+
+    when = b.get("machine", {}).get("date", "?")
+    return f"Measured by `make bench` ({when}):\n\n" + transfer_table(b["settings"])
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -220,7 +212,10 @@ def render_inference(b: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SPECIAL: dict[str, Callable[[dict[str, Any]], str]] = {"inference": render_inference}
+SPECIAL: dict[str, Callable[[dict[str, Any]], str]] = {
+    "inference": render_inference,
+    "transfer": render_transfer,
+}
 
 
 # ---------------------------------------------------------------- regions

@@ -25,6 +25,7 @@ from elmai.cli import (
     spinup_commands,
     testbed_commands,
     timeseries_commands,
+    transfer_commands,
     uq_commands,
 )
 from elmai.errors import ElmaiError
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     timeseries_commands.register(sub)
     explain_commands.register(sub)
     forcing_commands.register(sub)
+    transfer_commands.register(sub)
     return parser
 
 

@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--restart", required=True, help="early restart (e.g. after 20 simulated years)")
     p.add_argument(
-        "--model", required=True, help="TorchScript file from `elmai export` (its .json beside it)"
+        "--model",
+        help="TorchScript file from `elmai export` (its .json beside it); default: the pre-trained "
+        "model elmai ships (elmai/pretrained, see its model_card.json), trained on the 2-degree testbed",
     )
     p.add_argument("--out", required=True, help="the AI restart to write (never the input)")
     p.add_argument("--surfdata", help="surface data (default: surfdata_*.nc beside the restart)")
@@ -30,7 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="h0 files (T_SCALAR, W_SCALAR, O_SCALAR) for the decay rates (default: the *.elm.h0.* of "
         "the 20 years before the restart, beside it; else scalaravg_col, else a Q10 estimate)",
     )
-    p.add_argument("--force", action="store_true", help="keep the restart even if it fails the checks")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="keep the restart even if it fails the checks, and run even on cells whose inputs are "
+        "beyond the margin of the model's training ranges",
+    )
     p.add_argument(
         "--save-inputs", help="also write the model inputs and predictions (for Fortran example 03)"
     )
@@ -42,11 +49,12 @@ def cmd_spinup(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, restart="file", model="file")
+    model = args.model or _shipped_model()
     from elmai.spinup import ai_spinup
 
     res = ai_spinup(
         args.restart,
-        args.model,
+        model,
         args.out,
         surfdata=args.surfdata,
         forcing=args.forcing,
@@ -69,6 +77,20 @@ def cmd_spinup(args: argparse.Namespace) -> int:
             f"{e[key] * per_m2:>10.1f} -> {a[key] * per_m2:>10.1f} gC/m2"
         )
     return _report_written(res.out, res.checks_ok, res.check_table)
+
+
+def _shipped_model() -> str:
+    """The shipped model's path, after one line on which model it is and what it learnt from."""
+    from elmai.pretrained import default_model, load_card
+
+    model = default_model()
+    try:
+        trained_on = load_card().get("trained_on") or {}
+        about = ", ".join(f"{k} {v}" for k, v in trained_on.items() if not isinstance(v, (dict, list)))
+    except Exception as e:  # a missing or broken card must not stop the spin-up: say so
+        about = f"no readable model card ({e})"
+    print(f"model: the shipped pre-trained {model.name} (trained on: {about or 'see model_card.json'})")
+    return str(model)
 
 
 def register_refine(sub: argparse._SubParsersAction) -> None:

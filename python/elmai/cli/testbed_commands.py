@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--first-year", type=int, default=1, help="year of the start (the restart's year)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument(
+        "--warming", type=float, help="shift every temperature by K (default 0, or --restart's)"
+    )
+    run.add_argument(
         "--equilibrium",
         action="store_true",
         help="also write the matrix equilibrium (<case>.equilibrium.elm.r.*): an AI spin-up's target",
@@ -140,6 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         crop=args.crop,
         glacier_cells=args.glacier_cells,
         forcing_form=args.forcing_form,
+        warming=args.warming,
     )
     report(result)
     return 0 if result.balance_failures == 0 else 1

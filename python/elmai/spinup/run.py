@@ -4,7 +4,9 @@ Features are built from the case's files (restart, datm forcing, surfdata, param
 the C++ runner (libtorch, the path ELM's Fortran takes) predicts the slow pools, they are
 merged into a copy of the restart (elmai.spinup.merge), the copy is checked with every
 static rule, and only a file that passes is renamed into place (`force` keeps one that
-fails, and still reports).
+fails, and still reports). Before the model runs, the inputs are compared with the ranges
+the model was trained on (elmai.spinup.input_ranges): cells beyond the margin are refused
+unless `force`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from elmai.io.history import files_before
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.restart import open_restart, write_restart
 from elmai.io.soil_levels import DZSOI_DECOMP
+from elmai.spinup.input_ranges import check_input_ranges, refuse_beyond_margin
 from elmai.spinup.merge import SLOW_POOLS, Stoichiometry, ad_inflation, fallback_ratios, merge_updates
 from elmai.training.export import load_sidecar
 
@@ -44,6 +47,8 @@ class SpinupResult:
     layout: dict[str, int] = field(default_factory=dict)  # columns spun up and left alone
     seconds: dict[str, float] = field(default_factory=dict)  # inputs, model, merge + write + checks
     land_m2: float = 0.0  # the land the totals cover (natural-vegetation columns)
+    # the inputs against the model's training ranges (elmai.spinup.input_ranges.RangeReport.to_dict)
+    input_ranges: dict = field(default_factory=dict)
 
 
 def layout_note(layout: dict[str, int]) -> str:
@@ -194,6 +199,11 @@ def ai_spinup(
     prm = case_params(restart, params)
     t0 = time.perf_counter()
     inputs, cells = early_inputs(restart, forc, surf, prm, early_history(restart, history))
+    # before the model runs: a case far outside the training data is refused unless forced
+    ranges = check_input_ranges(load_sidecar(model_file).get("input_ranges"), inputs, cells.lat, cells.lon)
+    if ranges.paragraph():
+        print(ranges.paragraph())
+    refuse_beyond_margin(ranges, restart, force)
     t1 = time.perf_counter()
     pft, soil = predict_pools(model_file, inputs, threads)
     t2 = time.perf_counter()
@@ -201,6 +211,7 @@ def ai_spinup(
     history_note = f"elmai spinup: slow pools predicted by {Path(model_file).name}"
     ok, table = write_checked(restart, out, cells, pft, soil, prm, history_note, force)
     result = SpinupResult(str(out), int(cells.lat.size), ok, table, layout=cells.layout or {})
+    result.input_ranges = ranges.to_dict()
     result.seconds = {"inputs": t1 - t0, "model": t2 - t1, "merge_write_check": time.perf_counter() - t2}
     area = inputs["area"]
     written_pft, written_soil = written_pools(inputs["pft_early"], inputs["soil_early"], pft, soil, cells)

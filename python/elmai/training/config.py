@@ -34,6 +34,9 @@ class TrainConfig:
     zero_stage: int = 1  # DeepSpeed ZeRO stage
     max_minutes: float = 0.0  # stop after this wall time (0: no limit)
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit; for tests)
+    # fine-tuning: start from this trained model (best.pt), keeping its normalisation, so a
+    # model trained on other worlds adapts to a few cells of a new one
+    init: str | None = None
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **overrides: object) -> TrainConfig:
@@ -44,11 +47,11 @@ class TrainConfig:
 
         raw = cf.read_yaml(path)
         given = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("dataset", "out"):  # command-line paths are relative to the working directory
+        for key in ("dataset", "out", "init"):  # command-line paths are relative to the working directory
             if key in given:
                 given[key] = str(Path(str(given[key])).resolve())
         raw.update(given)
-        cfg = cf.dataclass_from_mapping(cls, raw, path, path_keys=("dataset", "out"))
+        cfg = cf.dataclass_from_mapping(cls, raw, path, path_keys=("dataset", "out", "init"))
         cf.check_choice(cfg.split, ("random", "block"), path, "split")
         cf.check_choice(cfg.engine, ("ddp", "deepspeed"), path, "engine")
         for key in ("epochs", "batch_size", "d_model", "heads", "layers", "threads"):

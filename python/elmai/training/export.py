@@ -10,7 +10,10 @@ which the C++ backend checks every call against.
 
 The TorchScript file takes and returns physical units (the normalisation is inside); the
 sidecar names every input and output, its shape per gridcell, units, the variables along
-each axis and the normalisation, so a caller can assemble inputs without Python.
+each axis and the normalisation, so a caller can assemble inputs without Python. It also
+carries "input_ranges" (the training cells' min and max of every input feature, in the
+space named per input) when the checkpoint records them: `elmai spinup` checks a case
+against them (elmai.spinup.input_ranges).
 """
 
 from __future__ import annotations
@@ -221,11 +224,23 @@ def export(
     return _write_sidecar(model, cfg, model_path, out, worst, "torchscript")
 
 
+def checkpoint_input_ranges(model_path: str | Path) -> dict | None:
+    """The training cells' input ranges a checkpoint records (None for one saved before
+    elmai recorded them: it still exports, and `elmai spinup` says it cannot check)."""
+    blob = torch.load(Path(model_path), map_location="cpu", weights_only=False)
+    ranges = blob.get("input_ranges") if isinstance(blob, dict) else None
+    return ranges or None
+
+
 def _write_sidecar(model, cfg, model_path: str | Path, out: Path, worst: float, fmt: str) -> dict:
     summary_file = Path(model_path).parent / "summary.json"
     extra = {"parity_max_rel_diff": worst, "config": cfg.to_dict(), "model_format": fmt}
     if summary_file.exists():
         extra["training"] = json.loads(summary_file.read_text())
+    ranges = checkpoint_input_ranges(model_path)
+    if ranges is not None:
+        # the space each input's min/max is in is named per input ("space": log1p or linear)
+        extra["input_ranges"] = ranges
     meta = sidecar(model, extra)
     out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     return meta
@@ -256,4 +271,13 @@ def load_sidecar(model_file: str | Path) -> dict:
     return meta
 
 
-__all__ = ["export", "export_pt2", "load_pt2", "parity", "sidecar", "load_sidecar", "example_inputs"]
+__all__ = [
+    "checkpoint_input_ranges",
+    "export",
+    "export_pt2",
+    "load_pt2",
+    "parity",
+    "sidecar",
+    "load_sidecar",
+    "example_inputs",
+]

@@ -219,8 +219,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, overwri
     if ctx.is_root:  # once the inputs are known good: a failed start leaves no record behind
         out.mkdir(parents=True, exist_ok=True)
         config_file.write_resolved(out, record)
+    source = _fine_tune_from(cfg, data) if cfg.init else None
     tensors = Tensors(data, data.stats[cfg.split], data.splits[cfg.split] == TRAIN)
     model = build_model(cfg, data)
+    if source is not None:  # the source's weights, normalisation, traits and masks
+        model.load_state_dict(source)
     train_idx, valid_idx = data.indices(cfg.split, TRAIN), data.indices(cfg.split, VALID)
     if cfg.batch_size % ctx.world:
         raise ConfigError(f"batch_size {cfg.batch_size} does not divide over {ctx.world} ranks (--config)")
@@ -236,6 +239,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, overwri
         TensorDataset(torch.as_tensor(train_idx)), batch_size=cfg.batch_size // ctx.world, sampler=sampler
     )
     engine = _Engine(cfg, model, ctx)
+    ranges = input_ranges(data, cfg.split) if ctx.is_root else None
+    if ranges is not None and cfg.init:  # a fine-tuned model has seen its source's cells too
+        from elmai.training.export import checkpoint_input_ranges
+
+        ranges = _widened(ranges, checkpoint_input_ranges(cfg.init))
     state = {"epoch": 0, "best": float("inf"), "best_epoch": -1, "stale": 0, "history": []}
     ckpt = out / "checkpoint"
     if resume and (ckpt / "state.json").exists():
@@ -284,7 +292,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, overwri
         state["epoch"] = epoch + 1
         if ctx.is_root:
             if improved:
-                save_model(out / "best.pt", engine.module, cfg, data)
+                save_model(out / "best.pt", engine.module, cfg, data, ranges)
             _write_metrics(out, state["history"])
         engine.save(ckpt, state)
         bar.update(1)
@@ -319,14 +327,62 @@ def _write_metrics(out: Path, history: list[dict]) -> None:
         w.writerows(history)
 
 
-def save_model(path: Path, model: SpinupTransformer, cfg: TrainConfig, data: SpinupData) -> None:
-    """The trained weights with what rebuilds the model (config, stats, traits, masks)."""
+def _fine_tune_from(cfg: TrainConfig, data: SpinupData) -> dict:
+    """The state of the model `cfg.init` starts from; its normalisation replaces the data
+    set's, so targets are standardised as the model standardises them."""
+    source, source_cfg = load_model(cfg.init)
+    for key in ("d_model", "heads", "layers"):
+        if getattr(source_cfg, key) != getattr(cfg, key):
+            raise ConfigError(
+                f"init model '{cfg.init}' has {key} {getattr(source_cfg, key)}; "
+                f"the config says {getattr(cfg, key)}"
+            )
+    sd = source.state_dict()
+    data.stats[cfg.split] = {
+        g: (sd[f"{g}_mean"].double().numpy(), sd[f"{g}_std"].double().numpy()) for g in data.stats[cfg.split]
+    }
+    return sd
+
+
+def input_ranges(data: SpinupData, split: str) -> dict:
+    """Per model input and feature, the min and max over the training cells of `split`
+    (elmai.spinup.input_ranges.training_ranges): what `elmai spinup` checks a case against."""
+    from elmai.models.spinup_transformer import INPUT_NAMES
+    from elmai.spinup.input_ranges import training_ranges
+
+    train = data.splits[split] == TRAIN
+    # the data set's names in the model's input order -> the model's (sidecar's) names
+    inputs = {name: data.arrays[k][train] for name, k in zip(INPUT_NAMES, MODEL_INPUTS, strict=True)}
+    return training_ranges(inputs, split)
+
+
+def _widened(ranges: dict, other: dict | None) -> dict:
+    """`ranges` widened to cover `other` too (per group and feature; None: no value seen)."""
+    if not other:
+        return ranges
+    for name, g in ranges["groups"].items():
+        o = other["groups"].get(name)
+        if o is None or o.get("features") != g.get("features"):
+            continue
+        for key, pick in (("min", min), ("max", max)):
+            pairs = zip(g[key], o[key], strict=True)
+            g[key] = [b if a is None else a if b is None else pick(a, b) for a, b in pairs]
+    ranges["training_cells"] = ranges.get("training_cells", 0) + other.get("training_cells", 0)
+    return ranges
+
+
+def save_model(
+    path: Path, model: SpinupTransformer, cfg: TrainConfig, data: SpinupData, ranges: dict | None = None
+) -> None:
+    """The trained weights with what rebuilds the model (config, stats, traits, masks) and
+    the training cells' input ranges (`ranges`, computed here when not given)."""
     tmp = path.with_suffix(".tmp")
     torch.save(
         {
             "state_dict": model.state_dict(),
             "config": cfg.to_dict(),
             "dataset_attrs": {k: str(v) for k, v in data.attrs.items()},
+            "input_ranges": ranges if ranges is not None else input_ranges(data, cfg.split),
         },
         tmp,
     )

@@ -1,0 +1,106 @@
+"""`elmai elm`: real ELM in the loop. `case` writes the inputs of an ELM site case
+(ICB1850CNPRDCTCBC, CPL_BYPASS) from a testbed world; `build` and `run` (experimental) drive
+E3SM's CIME with them. See docs/elm_in_the_loop.md."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("elm", help="real ELM in the loop: site case inputs from a testbed world, build, run")
+    es = p.add_subparsers(dest="elm_command", required=True)
+
+    c = es.add_parser(
+        "case",
+        help="write every input of an ELM site case (ICB1850CNPRDCTCBC, CPL_BYPASS) for testbed gridcells",
+        description="Write the domain, surface data, cpl_bypass forcing, CO2/deposition/fire streams, "
+        "parameter files, user_nl_elm, case_setup.sh and inputs.json of an ELM site case for gridcells "
+        "of a testbed world (`elmai testbed run --out DIR`).",
+    )
+    c.add_argument("--world", required=True, help="a testbed run folder (`elmai testbed run --out DIR`)")
+    pick = c.add_mutually_exclusive_group(required=True)
+    pick.add_argument("--sites", type=int, help="N land gridcells spread over the world's climates")
+    pick.add_argument("--points", help="file of lat,lon lines: the nearest land gridcell of each")
+    c.add_argument("--out", required=True, help="output folder of the case inputs")
+    c.add_argument(
+        "--paramfile", help="real ELM parameter file to copy (default: the one the world ran with)"
+    )
+    c.add_argument(
+        "--cnp-params",
+        help="real soil-order CNP parameter file to copy (e.g. CNP_parameters_c180529.nc); "
+        "default: elmai writes the layout with placeholder values",
+    )
+    c.add_argument("--years", type=int, default=20, help="STOP_N of the case set-up script (default 20)")
+    c.add_argument(
+        "--ad-spinup", action="store_true", help="accelerated decomposition (OLMT's -bgc_spinup on)"
+    )
+    c.set_defaults(func=cmd_case)
+
+    b = es.add_parser(
+        "build",
+        help="EXPERIMENTAL: create and build the CIME case of an `elm case` folder (needs an E3SM checkout)",
+        description="EXPERIMENTAL, untested by elmai's own suite: check the prerequisites, then run "
+        "create_newcase, case_setup.sh and case.build out of tree (OUT/case, OUT/cime_output); the "
+        "E3SM checkout is never modified.",
+    )
+    b.add_argument("--e3sm", help="E3SM checkout with submodules (default: $ELMAI_E3SM)")
+    b.add_argument("--out", required=True, help="the folder `elmai elm case` wrote")
+    b.add_argument(
+        "--machine", help="a CIME machine E3SM supports (HPC); default: an elmai workstation machine"
+    )
+    b.add_argument(
+        "--mpilib", default="openmpi", choices=("openmpi", "mpich"), help="MPI library (default openmpi)"
+    )
+    b.add_argument("--inputdata", help="E3SM inputdata folder (DIN_LOC_ROOT; default OUT/inputdata)")
+    b.add_argument("--dry-run", action="store_true", help="check prerequisites and print the commands only")
+    b.set_defaults(func=cmd_build)
+
+    r = es.add_parser(
+        "run",
+        help="EXPERIMENTAL: run a built case for some years, from a cold start or a restart",
+        description="EXPERIMENTAL, untested by elmai's own suite: set STOP_N/REST_N (and finidat), "
+        "then call case.submit.",
+    )
+    r.add_argument("case", help="the CIME case (or the `elm case` folder holding it in case/)")
+    r.add_argument("--years", type=int, required=True, help="years to run")
+    r.add_argument("--restart", help="ELM restart of the case's gridcells to start from (finidat)")
+    r.add_argument("--dry-run", action="store_true", help="check and print the commands only")
+    r.set_defaults(func=cmd_run)
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    from elmai.elm.case_inputs import MANIFEST, SETUP_SCRIPT, CaseOptions, write_case
+
+    m = write_case(CaseOptions(world=args.world, out=args.out, sites=args.sites, points=args.points,
+                               paramfile=args.paramfile, cnp_params=args.cnp_params, years=args.years,
+                               ad_spinup=args.ad_spinup))  # fmt: skip
+    for s in m["sites"]:
+        climate = f"T {s['t_ann_c']:.1f} C, P {s['precip_mm_yr']:.0f} mm/yr"
+        print(f"site {s['site']}: lat {s['lat']:g} lon {s['lon']:g} ({climate})")
+    print(f"{len(m['files'])} inputs, user_nl_elm and {SETUP_SCRIPT} in {args.out}; manifest {MANIFEST}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from elmai.elm.e3sm import build
+
+    steps = build(args.e3sm, args.out, machine=args.machine, mpilib=args.mpilib, inputdata=args.inputdata,
+                  dry_run=args.dry_run)  # fmt: skip
+    if args.dry_run:
+        print("prerequisites found; would run:")
+        for s in steps:
+            print("  " + s.shell())
+    else:
+        print(f"built: {args.out}/case")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from elmai.elm.e3sm import run
+
+    steps = run(args.case, args.years, args.restart, dry_run=args.dry_run)
+    if args.dry_run:
+        for s in steps:
+            print("  " + s.shell())
+    return 0

@@ -1,0 +1,91 @@
+"""`elmai transfer`: spin up worlds the model never saw, and `elmai pretrained`: the
+shipped model (show its card, rebuild it)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from elmai.transfer.protocol import SETTINGS
+
+    p = sub.add_parser(
+        "transfer",
+        help="the transfer protocol: zero-shot, few-shot and full-train spin-ups of unseen testbed worlds",
+    )
+    p.add_argument(
+        "--settings",
+        nargs="+",
+        default=list(SETTINGS),
+        choices=list(SETTINGS),
+        metavar="SETTING",
+        help=f"which to run (default all: {', '.join(SETTINGS)})",
+    )
+    p.add_argument("--out", required=True, help="work folder (worlds, models, runs; transfer.json)")
+    p.add_argument("--model", help="source model (default: the shipped one)")
+    p.add_argument("--checkpoint", help="the source model's best.pt, for few-shot (default: the shipped one)")
+    p.add_argument("--early-years", type=int, default=20, help="years before the AI restart (default 20)")
+    p.add_argument("--forcing-years", type=int, default=20, help="forcing cycle (default 20, ELM's)")
+    p.add_argument(
+        "--reference-sample",
+        type=int,
+        default=500,
+        help="gridcells of the native/AD reference spin-ups (default 500)",
+    )
+    p.set_defaults(func=cmd_transfer)
+
+    q = sub.add_parser("pretrained", help="the shipped pre-trained spin-up model: its card, or rebuild it")
+    qs = q.add_subparsers(dest="action", required=True)
+    show = qs.add_parser("show", help="print the model card")
+    show.set_defaults(func=cmd_show)
+    build = qs.add_parser("build", help="rebuild it from its source worlds (deterministic; about 30 min)")
+    build.add_argument("--work", default="runs/pretrained", help="work folder (default runs/pretrained)")
+    build.add_argument("--dest", help="where to write it (default: the package's elmai/pretrained)")
+    build.add_argument("--epochs", type=int, help="training epochs (default: the recipe's)")
+    build.set_defaults(func=cmd_build)
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from elmai import pretrained
+    from elmai.transfer.pretrained_build import CHECKPOINT_NAME
+    from elmai.transfer.protocol import TransferOptions, run_transfer
+
+    model = Path(args.model) if args.model else pretrained.default_model()
+    checkpoint = Path(args.checkpoint) if args.checkpoint else model.parent / CHECKPOINT_NAME
+    source_cells = 0
+    if not args.model:
+        source_cells = int(pretrained.load_card()["trained_on"].get("cells", 0))
+    opts = TransferOptions(
+        out=Path(args.out),
+        model=model,
+        checkpoint=checkpoint if checkpoint.exists() else None,
+        early_years=args.early_years,
+        forcing_years=args.forcing_years,
+        reference_sample=args.reference_sample,
+        source_cells=source_cells,
+    )
+    results = run_transfer(args.settings, opts)
+    from elmai.transfer.report import transfer_table
+
+    print(transfer_table(results))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from elmai import pretrained
+
+    print(json.dumps(pretrained.load_card(), indent=1))
+    problems = pretrained.check_card()
+    for p in problems:
+        print(f"elmai: warning: {p}")
+    return 1 if problems else 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from elmai.transfer.pretrained_build import EPOCHS, build_pretrained
+
+    card = build_pretrained(args.work, args.dest, epochs=args.epochs or EPOCHS)
+    print(f"wrote {card['model_file']} ({card['bytes'] / 1e6:.2f} MB, sha256 {card['sha256'][:12]}...)")
+    return 0

@@ -1,0 +1,104 @@
+"""How well a spin-up worked, as a land modeller reads it.
+
+Per cell: the median and 90th percentile of |log(pred/true)| of each target's column
+total (a pooled R2 hides order-of-magnitude errors at single sites). Over the land:
+CTSM's stability criteria (tools/contrib/SpinupStability_BGC_v11.ncl): the change of
+global TOTECOSYSC, TOTSOMC, TOTVEGC (PgC/yr) and annual GPP (PgC/yr per yr) between the
+same forcing year one cycle apart, divided by the cycle length, each below 0.02; the same
+for land-mean TLAI (m2/m2/yr); and under 3% of the land with TOTECOSYSC drifting more
+than 1 gC/m2/yr (CLM5's area criterion).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from elmai.data.features import PFT_PARAMETERS, PFT_POOLS, SOIL_VARS
+from elmai.io.soil_levels import DZSOI_DECOMP
+from elmai.testbed.run import CRITERION_AREA, RunResult
+
+GLOBAL_THRESHOLD = 0.02  # PgC/yr (TOTECOSYSC, TOTSOMC, TOTVEGC, GPP) and m2/m2/yr (TLAI)
+MIN_STOCK = 1.0  # gC/m2: below it a column total is "absent" and its ratio not scored
+
+
+def column_totals(pft: np.ndarray, soil: np.ndarray, weight: np.ndarray, sla: np.ndarray) -> dict:
+    """Per cell (gC/m2 of column, tlai m2/m2): PFT pools weighted by PFT, soil pools over depth."""
+    out = {var: (pft[..., j] * weight).sum(axis=1) for j, var in enumerate(PFT_POOLS)}
+    out["tlai"] = (pft[..., 0] * sla[None, :] * weight).sum(axis=1)
+    dz = np.asarray(DZSOI_DECOMP)[: soil.shape[1]]
+    out |= {var: soil[..., j] @ dz for j, var in enumerate(SOIL_VARS)}
+    return out
+
+
+def log_ratio_percentiles(pred: dict, true: dict) -> dict[str, dict[str, float]]:
+    """{target: {"p50", "p90", "cells"}} of |log(pred/true)| over cells holding the target."""
+    out = {}
+    for var, t in true.items():
+        floor = 0.01 if var == "tlai" else MIN_STOCK
+        held = t > floor
+        if held.sum() < 2:
+            continue
+        r = np.abs(np.log(np.maximum(pred[var][held], floor * 1e-3) / t[held]))
+        out[var] = {
+            "p50": float(np.percentile(r, 50)),
+            "p90": float(np.percentile(r, 90)),
+            "cells": int(held.sum()),
+        }
+    return out
+
+
+def cell_scores(model, data, cells: np.ndarray) -> dict:
+    """R2 per target (elmai.training.evaluate.score) and per-cell log ratios on `cells`."""
+    from elmai.training.evaluate import predict, score
+
+    s = score(model, data, cells)
+    a = data.subset(cells)
+    pft_pred, soil_pred = predict(model, a)
+    sla = np.asarray(data.arrays["traits"])[:, PFT_PARAMETERS.index("slatop")]
+    pred = column_totals(pft_pred, soil_pred, a["pft_weight"], sla)
+    true = column_totals(a["pft_target"], a["soil_target"], a["pft_weight"], sla)
+    ratios = log_ratio_percentiles(pred, true)
+    return {
+        "r2": s["r2"],
+        "log_ratio_p50": {k: v["p50"] for k, v in ratios.items()},
+        "log_ratio_p90": {k: v["p90"] for k, v in ratios.items()},
+        "cells_scored": int(cells.size),
+    }
+
+
+def ctsm_criteria(run: RunResult, cycle: int) -> dict[str, dict]:
+    """CTSM's criteria over one forcing cycle of a run from a restart: stocks at the run's
+    start and after `cycle` years; GPP and TLAI of year 1 and year `cycle` + 1 (the same
+    forcing year). A criterion the run is too short to judge has value None."""
+    years = run.years
+    out: dict[str, dict] = {}
+
+    def put(name: str, value: float | None, threshold: float, units: str) -> None:
+        met = None if value is None else bool(abs(value) < threshold)
+        out[name] = {"value": value, "threshold": threshold, "units": units, "met": met}
+
+    if len(years) >= cycle and run.start_pgc:
+        end = years[cycle - 1]
+        for key in ("totecosysc", "totsomc", "totvegc"):
+            drift = (getattr(end, f"{key}_pgc") - run.start_pgc[key]) / cycle
+            put(key.upper(), drift, GLOBAL_THRESHOLD, "PgC/yr")
+        put("area_drifting", end.disequilibrium_area, CRITERION_AREA, "fraction of land > 1 gC/m2/yr")
+    else:
+        for key in ("TOTECOSYSC", "TOTSOMC", "TOTVEGC"):
+            put(key, None, GLOBAL_THRESHOLD, "PgC/yr")
+        put("area_drifting", None, CRITERION_AREA, "fraction of land > 1 gC/m2/yr")
+    late = years[cycle] if len(years) > cycle else None
+    put(
+        "GPP",
+        None if late is None else (late.gpp_pgc - years[0].gpp_pgc) / cycle,
+        GLOBAL_THRESHOLD,
+        "PgC/yr per yr",
+    )
+    put("TLAI", None if late is None else (late.tlai - years[0].tlai) / cycle, GLOBAL_THRESHOLD, "m2/m2/yr")
+    out["all_met"] = {"met": all(v["met"] for v in out.values())}
+    return out
+
+
+def mean_nee(run: RunResult, cycle: int) -> float:
+    """Global NEE (PgC/yr, > 0 = source) averaged over the first forcing cycle of `run`."""
+    return float(np.mean([y.nee_pgc for y in run.years[:cycle]]))
