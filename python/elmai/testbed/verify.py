@@ -17,10 +17,12 @@ def verify(
     out: str | os.PathLike[str],
     progress: bool = True,
     restart_years: tuple[int, ...] = (),
+    history: bool = True,
 ) -> RunResult:
     """Continue `years` from `restart` in its world (resolution, seed, forcing, layout,
     warming and parameters from its testbed_* attributes); also write restarts at the
-    start of each of `restart_years` (e.g. one forcing cycle on, for `elmai refine`)."""
+    start of each of `restart_years` (e.g. one forcing cycle on, for `elmai refine`), and,
+    with `history`, monthly h0 files of every year (the decay rates `elmai refine` reads)."""
     setup = read_setup(restart)
     result = run_testbed(
         out,
@@ -34,7 +36,7 @@ def verify(
         first_year=int(setup.get("year", 1)),
         seed=int(setup["seed"]),
         progress=progress,
-        history_years=years,  # h0 of the whole run: ELM's decomposition scalars for `elmai refine`
+        history_years=years if history else 0,
         restart_years=restart_years,
     )
     plot_verification(result, Path(out) / "verify.png", title=Path(restart).name)
