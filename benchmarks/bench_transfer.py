@@ -28,6 +28,7 @@ def run(quick: bool = False) -> BenchResult:
         model=model,
         checkpoint=model.parent / CHECKPOINT_NAME,
         source_cells=int(card["trained_on"]["cells"]),
+        keep_files=False,
     )
     settings = list(SETTINGS)
     if quick:  # small worlds, short runs: checks the benchmark runs, not the figures
@@ -65,6 +66,23 @@ def run(quick: bool = False) -> BenchResult:
                 reference_kind="budget",
             )
         )
+    if not quick:  # the model card carries its transfer figures (key ones per setting)
+        keep = (
+            "r2",
+            "log_ratio_p50",
+            "log_ratio_p90",
+            "drifting_fraction_ai_alone",
+            "drifting_fraction_refined",
+            "cells",
+            "cells_trained_on",
+            "resolution_deg",
+            "seed",
+        )
+        summary = {
+            k: {f: e[f] for f in keep} | {"ctsm_all_met": e["ctsm_criteria"]["all_met"]["met"]}
+            for k, e in results.items()
+        }
+        pretrained.write_card(model.parent, model, card["trained_on"], summary, card["rebuild"])
     context = {
         "source model": f"{Path(model).name} ({card['trained_on']['cells']:,} cells of "
         f"{len(card['trained_on']['worlds'])} worlds at {card['trained_on']['resolution_deg']} deg)",

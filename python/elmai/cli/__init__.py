@@ -18,6 +18,7 @@ from typing import NoReturn
 from elmai import __version__
 from elmai.cli import (
     check_commands,
+    elm_commands,
     explain_commands,
     forcing_commands,
     ml_commands,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain_commands.register(sub)
     forcing_commands.register(sub)
     transfer_commands.register(sub)
+    elm_commands.register(sub)
     return parser
 
 

@@ -58,6 +58,7 @@ class TransferOptions:
     source_cells: int = 0  # gridcells whose equilibrium trained the source model (its card)
     targets: dict[str, WorldSpec] | None = None  # replaces TARGETS (small worlds in tests)
     reference_sample: int = REFERENCE_SAMPLE
+    keep_files: bool = True  # False: a finished setting's restarts and h0 are deleted (the bench)
 
 
 def step(msg: str) -> None:
@@ -80,6 +81,9 @@ def run_transfer(settings: list[str], opts: TransferOptions) -> dict:
         t0 = time.perf_counter()
         done[name] = run_setting(name, opts) | {"seconds": round(time.perf_counter() - t0, 1)}
         done[name]["peak_rss_gb"] = round(peak_rss_gb(), 2)
+        if not opts.keep_files:  # gigabytes per setting at 1 deg; the figures are in the JSON
+            for f in (opts.out / name).rglob("*.nc"):
+                f.unlink()
         record.write_text(json.dumps(done, indent=1))
     return {k: done[k] for k in settings}
 

@@ -1,0 +1,313 @@
+"""EXPERIMENTAL drivers that build and run ELM for a case written by `elmai elm case`, with
+E3SM's CIME. Not exercised in elmai's own tests beyond the prerequisite checks.
+
+Nothing is written into the E3SM checkout: the case, build and run folders are under the
+case's --out folder (CIME builds out of tree; bytecode writing is switched off). On a
+workstation elmai writes a CIME machine (MACHINE, gnu + OpenMPI/MPICH, netCDF from
+nc-config/nf-config) into OUT/machines and passes it with --extra-machines-dir; on an HPC
+system give --machine NAME of a machine E3SM supports.
+
+Steps (each logged to OUT/logs/<step>.log):
+  1. create_newcase --case OUT/case --compset ICB1850CNPRDCTCBC --res ELM_USRDAT
+  2. OUT/case_setup.sh inside the case (xmlchange lines, case.setup, CPL_BYPASS, user_nl_elm)
+  3. case.build
+`run` then sets STOP_N/REST_N (and finidat for a restart) and calls case.submit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from elmai.elm import COMPSET
+from elmai.errors import ElmaiFileError, InputNotFoundError, InvalidArgumentError, RunError
+
+ENV_VAR = "ELMAI_E3SM"
+MACHINE = "elmai-linux"
+SUBMODULES = ("cime", "externals/scorpio", "externals/mct")
+TOOLS = {
+    "gfortran": "GNU Fortran (Debian: gfortran)",
+    "mpif90": "MPI Fortran compiler wrapper (Debian: libopenmpi-dev or libmpich-dev)",
+    "mpirun": "MPI launcher (Debian: openmpi-bin or mpich)",
+    "nf-config": "netCDF-Fortran (Debian: libnetcdff-dev)",
+    "nc-config": "netCDF-C (Debian: libnetcdf-dev)",
+    "cmake": "CMake (Debian: cmake)",
+    "make": "GNU make (Debian: make)",
+    "perl": "Perl, for ELM's build-namelist (Debian: perl)",
+}
+PERL_MODULES = {"XML::LibXML": "Debian: libxml-libxml-perl"}
+
+
+@dataclass
+class Step:
+    name: str
+    argv: list[str]
+    cwd: Path
+
+    def shell(self) -> str:
+        import shlex
+
+        return f"(cd {shlex.quote(str(self.cwd))} && {shlex.join(self.argv)})"
+
+
+def find_e3sm(path: str | os.PathLike[str] | None) -> Path:
+    """The E3SM checkout: `path`, else $ELMAI_E3SM."""
+    given = path if path is not None else os.environ.get(ENV_VAR)
+    if not given:
+        raise InputNotFoundError(
+            f"no E3SM checkout: pass --e3sm PATH or set {ENV_VAR} to a clone of https://github.com/"
+            "E3SM-Project/E3SM with its submodules (git submodule update --init --recursive)"
+        )
+    p = Path(given).expanduser()
+    if not p.is_dir():
+        raise InputNotFoundError(f"E3SM checkout '{p}' (--e3sm or {ENV_VAR}) is not a folder")
+    return p
+
+
+def missing_prerequisites(e3sm: Path, which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """Everything a build needs that is not there, one line each (empty when ready)."""
+    missing = []
+    if not (e3sm / "components" / "elm" / "src").is_dir():
+        missing.append(f"'{e3sm}' is not an E3SM checkout (no components/elm/src)")
+    empty = [sub for sub in SUBMODULES if not (e3sm / sub).is_dir() or not any((e3sm / sub).iterdir())]
+    if empty:
+        missing.append(
+            f"empty submodule(s) {', '.join(empty)}: run `git submodule update --init --recursive` in {e3sm}"
+        )
+    if (e3sm / "cime").is_dir() and any((e3sm / "cime").iterdir()):
+        if not (e3sm / "cime" / "scripts" / "create_newcase").exists():
+            missing.append(f"{e3sm}/cime/scripts/create_newcase is missing")
+    for tool, what in TOOLS.items():
+        if which(tool) is None:
+            missing.append(f"{tool} not on PATH: {what}")
+    if which("perl") is not None:
+        for module, hint in PERL_MODULES.items():
+            if subprocess.run(["perl", f"-M{module}", "-e", "1"], capture_output=True).returncode != 0:
+                missing.append(f"Perl module {module} ({hint})")
+    return missing
+
+
+def check_prerequisites(e3sm: Path) -> None:
+    missing = missing_prerequisites(e3sm)
+    if missing:
+        raise RunError("cannot build ELM, missing: " + "; ".join(missing))
+
+
+def _config(tool: str, flag: str) -> str:
+    out = subprocess.run([tool, flag], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RunError(f"`{tool} {flag}` failed: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+def write_machine(out: Path, inputdata: Path) -> Path:
+    """A CIME machine for this workstation in OUT/machines (config_machines.xml +
+    cmake_macros/MACHINE.cmake), modelled on E3SM's linux-generic machine."""
+    folder = out / "machines"
+    (folder / "cmake_macros").mkdir(parents=True, exist_ok=True)
+    scratch = out / "cime_output"
+    ncpu = os.cpu_count() or 1
+    root_env = ""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # OpenMPI refuses root unless told
+        root_env = ('      <env name="OMPI_ALLOW_RUN_AS_ROOT">1</env>\n'
+                    '      <env name="OMPI_ALLOW_RUN_AS_ROOT_CONFIRM">1</env>\n')  # fmt: skip
+    xml = f"""<?xml version="1.0"?>
+<config_machines version="2.0">
+  <machine MACH="{MACHINE}">
+    <DESC>Linux workstation, written by elmai elm build</DESC>
+    <NODENAME_REGEX>none</NODENAME_REGEX>
+    <OS>LINUX</OS>
+    <COMPILERS>gnu</COMPILERS>
+    <MPILIBS>openmpi,mpich</MPILIBS>
+    <CIME_OUTPUT_ROOT>{scratch}</CIME_OUTPUT_ROOT>
+    <DIN_LOC_ROOT>{inputdata}</DIN_LOC_ROOT>
+    <DIN_LOC_ROOT_CLMFORC>{inputdata}/atm/datm7</DIN_LOC_ROOT_CLMFORC>
+    <DOUT_S_ROOT>{scratch}/archive/$CASE</DOUT_S_ROOT>
+    <BASELINE_ROOT>{scratch}/baselines</BASELINE_ROOT>
+    <CCSM_CPRNC>$CCSMROOT/tools/cprnc/build/cprnc</CCSM_CPRNC>
+    <GMAKE>make</GMAKE>
+    <GMAKE_J>{ncpu}</GMAKE_J>
+    <TESTS>e3sm_developer</TESTS>
+    <BATCH_SYSTEM>none</BATCH_SYSTEM>
+    <SUPPORTED_BY>elmai</SUPPORTED_BY>
+    <MAX_TASKS_PER_NODE>{ncpu}</MAX_TASKS_PER_NODE>
+    <MAX_MPITASKS_PER_NODE>{ncpu}</MAX_MPITASKS_PER_NODE>
+    <mpirun mpilib="default">
+      <executable>mpirun</executable>
+      <arguments>
+        <arg name="num_tasks"> -np {{{{ total_tasks }}}}</arg>
+      </arguments>
+    </mpirun>
+    <module_system type="none"/>
+    <RUNDIR>{scratch}/$CASE/run</RUNDIR>
+    <EXEROOT>{scratch}/$CASE/bld</EXEROOT>
+    <environment_variables>
+      <env name="NETCDF_C_PATH">{_config("nc-config", "--prefix")}</env>
+      <env name="NETCDF_FORTRAN_PATH">{_config("nf-config", "--prefix")}</env>
+{root_env}    </environment_variables>
+  </machine>
+</config_machines>
+"""
+    (folder / "config_machines.xml").write_text(xml)
+    macros = (
+        "# written by elmai elm build: netCDF as nf-config/nc-config report it, LAPACK/BLAS from the system\n"
+        f'string(APPEND SLIBS " {_config("nf-config", "--flibs")} {_config("nc-config", "--libs")}")\n'
+        'string(APPEND SLIBS " -llapack -lblas")\n'
+    )
+    (folder / "cmake_macros" / f"{MACHINE}.cmake").write_text(macros)
+    return folder
+
+
+def _case_inputs(out: Path) -> dict:
+    manifest = out / "inputs.json"
+    if not manifest.is_file():
+        raise InputNotFoundError(
+            f"'{out}' holds no case inputs ({manifest.name}): run "
+            f"`elmai elm case --world RUN --sites N --out {out}` first"
+        )
+    return json.loads(manifest.read_text())
+
+
+def build_steps(e3sm: Path, out: Path, machine: str | None, mpilib: str) -> list[Step]:
+    case = out / "case"
+    argv = [str(e3sm / "cime" / "scripts" / "create_newcase"), "--case", str(case), "--compset", COMPSET,
+            "--res", "ELM_USRDAT", "--compiler", "gnu", "--mpilib", mpilib, "--run-unsupported",
+            "--output-root", str(out / "cime_output")]  # fmt: skip
+    if machine is None:
+        argv += ["--machine", MACHINE, "--extra-machines-dir", str(out / "machines")]
+    else:
+        argv += ["--machine", machine]
+    return [
+        Step("create_newcase", argv, out),
+        Step("case_setup", ["bash", str((out / "case_setup.sh").resolve())], case),
+        Step("case_build", ["./case.build"], case),
+    ]
+
+
+def _execute(steps: list[Step], logs: Path) -> None:
+    logs.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1"}  # no __pycache__ in the checkout
+    for step in steps:
+        log = logs / f"{step.name}.log"
+        print(f"elmai elm: {step.name} (log: {log})", flush=True)
+        with open(log, "w") as f:
+            rc = subprocess.run(
+                step.argv, cwd=step.cwd, stdout=f, stderr=subprocess.STDOUT, env=env
+            ).returncode
+        if rc != 0:
+            raise RunError(f"{step.name} failed (exit {rc}); see {log}")
+
+
+def build(
+    e3sm: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str],
+    *,
+    machine: str | None = None,
+    mpilib: str = "openmpi",
+    inputdata: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+) -> list[Step]:
+    """Create, set up and build the case in OUT/case; `dry_run` checks and returns the steps."""
+    root = find_e3sm(e3sm)
+    out = Path(out).resolve()
+    _case_inputs(out)
+    check_prerequisites(root)
+    if (out / "case").exists():
+        raise ElmaiFileError(f"'{out / 'case'}' exists: remove it to rebuild, or use another --out")
+    steps = build_steps(root, out, machine, mpilib)
+    if dry_run:
+        return steps
+    if machine is None:
+        write_machine(out, Path(inputdata).resolve() if inputdata else out / "inputdata")
+    _execute(steps, out / "logs")
+    return steps
+
+
+def find_case(path: str | os.PathLike[str]) -> Path:
+    """The CIME case: `path` itself or `path`/case (the folder `elm build` used)."""
+    p = Path(path).resolve()
+    for cand in (p, p / "case"):
+        if (cand / "case.submit").exists():
+            return cand
+    raise InputNotFoundError(
+        f"no CIME case at '{p}' (no case.submit there or in {p / 'case'}): build it first with "
+        f"`elmai elm build --e3sm PATH --out {p}` (or set {ENV_VAR})"
+    )
+
+
+def _gridcells_of(case: Path) -> int | None:
+    try:
+        manifest = _case_inputs(case.parent)
+    except InputNotFoundError:
+        return None
+    return len(manifest.get("sites", [])) or None
+
+
+def _restart_gridcells(path: Path) -> int:
+    import netCDF4
+
+    with netCDF4.Dataset(path) as ds:
+        if "gridcell" not in ds.dimensions:
+            raise InvalidArgumentError(f"--restart '{path}' has no 'gridcell' dimension: not an ELM restart")
+        return len(ds.dimensions["gridcell"])
+
+
+def _set_finidat(case: Path, restart: Path | None) -> None:
+    nl = case / "user_nl_elm"
+    lines = [ln for ln in nl.read_text().splitlines() if not ln.strip().startswith("finidat")]
+    if restart is not None:
+        lines.append(f" finidat = '{restart}'")
+    tmp = nl.with_name(".user_nl_elm.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, nl)
+
+
+def run_steps(case: Path, years: int, restart: Path | None) -> list[Step]:
+    stop = f"STOP_OPTION=nyears,STOP_N={years},REST_OPTION=nyears,REST_N={years}"
+    cold = "ELM_FORCE_COLDSTART=" + ("off" if restart is not None else "on")
+    return [
+        Step("xmlchange", ["./xmlchange", stop], case),
+        Step("xmlchange_start", ["./xmlchange", cold], case),
+        Step("case_submit", ["./case.submit"], case),
+    ]
+
+
+def run(
+    case: str | os.PathLike[str],
+    years: int,
+    restart: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+) -> list[Step]:
+    """Run the built case `years` years, from a cold start or from `restart` (finidat)."""
+    if years < 1:
+        raise InvalidArgumentError(f"--years must be at least 1, not {years}")
+    where = find_case(case)
+    rpath = None
+    if restart is not None:
+        rpath = Path(restart).resolve()
+        if not rpath.is_file():
+            raise InputNotFoundError(f"--restart '{rpath}' does not exist")
+        want, have = _gridcells_of(where), _restart_gridcells(rpath)
+        if want is not None and want != have:
+            raise InvalidArgumentError(
+                f"--restart '{rpath}' has {have} gridcells but the case has {want} sites: give a restart "
+                "of this case's gridcells (e.g. one ELM wrote for it)"
+            )
+    status = subprocess.run(
+        ["./xmlquery", "--value", "BUILD_COMPLETE"], cwd=where, capture_output=True, text=True
+    )
+    if status.stdout.strip().upper() != "TRUE":
+        raise RunError(
+            f"the case '{where}' is not built (BUILD_COMPLETE != TRUE): run `elmai elm build` first"
+        )
+    steps = run_steps(where, years, rpath)
+    if dry_run:
+        return steps
+    _set_finidat(where, rpath)
+    _execute(steps, where.parent / "logs")
+    return steps
