@@ -51,7 +51,7 @@ class TransferOptions:
     early_years: int = 20
     forcing_years: int = 20  # ELM's forcing cycle
     finetune_epochs: int = 60
-    full_epochs: int = 80
+    full_epochs: int = 60  # as the shipped model (pretrained_build.EPOCHS)
     reference_max_years: int = 6000
     seed: int = 0
     progress: bool = True
@@ -84,6 +84,9 @@ def run_transfer(settings: list[str], opts: TransferOptions) -> dict:
         if not opts.keep_files:  # gigabytes per setting at 1 deg; the figures are in the JSON
             for f in (opts.out / name).rglob("*.nc"):
                 f.unlink()
+        # merged with the file as it is now: another process may have added a setting
+        now = json.loads(record.read_text()) if record.exists() else {}
+        done = now | {name: done[name]}
         record.write_text(json.dumps(done, indent=1))
     return {k: done[k] for k in settings}
 
@@ -168,7 +171,7 @@ def _trained_on_target(
         cfg = base | {
             "epochs": opts.finetune_epochs,
             "lr": base["lr"] / 4,
-            "init": str(opts.checkpoint),
+            "init": str(opts.checkpoint.resolve()),
             "patience": 10,
             "batch_size": min(base["batch_size"], 64),
         }
@@ -183,7 +186,13 @@ def _trained_on_target(
     )
     dataset = folder / "dataset.nc"
     save(with_split(data, split, "random"), dataset)
-    cfg |= {"dataset": str(dataset), "out": str(folder / "train"), "split": "random", "threads": 2}
+    # absolute: the config's relative paths are read against its own folder
+    cfg |= {
+        "dataset": str(dataset.resolve()),
+        "out": str((folder / "train").resolve()),
+        "split": "random",
+        "threads": 2,
+    }
     config = folder / "train_config.yaml"
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     train(TrainConfig.from_yaml(config), progress=opts.progress, overwrite=True)
