@@ -131,6 +131,13 @@ CASES = [
         FAILURE,
         "empty.nc",
     ),
+    (["transfer", "--out", "t", "--model", "missing.pt"], USAGE, "missing.pt"),
+    (["transfer", "--out", "t", "--settings", "zero_shot_2deg"], USAGE, "zero_shot_2deg"),
+    (["pretrained", "show", "--folder", "missing_dir"], USAGE, "missing_dir"),
+    (["pretrained", "build", "--epochs", "x"], USAGE, "--epochs"),
+    (["elm", "case", "--world", "missing_run", "--sites", "2", "--out", "ec"], USAGE, "missing_run"),
+    (["elm", "build", "--e3sm", "missing_dir", "--out", "eb"], USAGE, "missing_dir"),
+    (["elm", "run", "missing_case", "--years", "1"], USAGE, "missing_case"),
 ]
 
 

@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = sub.add_parser("pretrained", help="the shipped pre-trained spin-up model: its card, or rebuild it")
     qs = q.add_subparsers(dest="action", required=True)
-    show = qs.add_parser("show", help="print the model card")
+    show = qs.add_parser("show", help="print the model card and check the model against it")
+    show.add_argument("--folder", help="a model folder with model_card.json (default: the shipped one)")
     show.set_defaults(func=cmd_show)
     build = qs.add_parser("build", help="rebuild it from its source worlds (deterministic; about 30 min)")
     build.add_argument("--work", default="runs/pretrained", help="work folder (default runs/pretrained)")
@@ -48,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, model="file", checkpoint="file")  # before hours of work, not after
     from elmai import pretrained
     from elmai.transfer.pretrained_build import CHECKPOINT_NAME
     from elmai.transfer.protocol import TransferOptions, run_transfer
@@ -74,10 +78,13 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from elmai.cli.paths import inputs
+
+    inputs(args, folder="dir")
     from elmai import pretrained
 
-    print(json.dumps(pretrained.load_card(), indent=1))
-    problems = pretrained.check_card()
+    print(json.dumps(pretrained.load_card(args.folder), indent=1))
+    problems = pretrained.check_card(args.folder)
     for p in problems:
         print(f"elmai: warning: {p}")
     return 1 if problems else 0
