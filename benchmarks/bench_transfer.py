@@ -55,7 +55,7 @@ def run(quick: bool = False) -> BenchResult:
                 note="" if g["ad_met"] else "AD never met the criterion: a lower bound",
             )
         )
-    if "zero_shot_0p5deg" in results:
+    if results.get("zero_shot_0p5deg", {}).get("peak_rss_gb") is not None:
         figures.append(
             Figure(
                 "zero_shot_0p5deg: peak memory (GB, not s)",
@@ -79,7 +79,7 @@ def run(quick: bool = False) -> BenchResult:
             "seed",
         )
         summary = {
-            k: {f: e[f] for f in keep} | {"ctsm_all_met": e["ctsm_criteria"]["all_met"]["met"]}
+            k: {f: e[f] for f in keep} | {"ctsm_all_met": e["ctsm_criteria"].get("all_met", {}).get("met")}
             for k, e in results.items()
         }
         pretrained.write_card(model.parent, model, card["trained_on"], summary, card["rebuild"])
@@ -89,6 +89,7 @@ def run(quick: bool = False) -> BenchResult:
         "forcing cycle (years)": opts.forcing_years,
         "reference sample (gridcells)": opts.reference_sample,
         "settings run": ", ".join(results),
+        "incomplete": {k: e["status"] for k, e in results.items() if e.get("status")},
     }
     return BenchResult(
         "transfer",

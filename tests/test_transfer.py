@@ -176,3 +176,38 @@ def test_transfer_settings_end_to_end(source, tmp_path) -> None:
         run_transfer(["zero_shot_1deg"], opts)["zero_shot_1deg"]
         == json.loads((tmp_path / "transfer.json").read_text())["zero_shot_1deg"]
     )
+
+
+def test_ctsm_criteria_from_h0_files(tmp_path) -> None:
+    """Monthly h0 files with known trends: the stocks' annual means one cycle apart, GPP in
+    PgC/yr per yr, TLAI land-mean, the drifting area weighted by area x landfrac."""
+    from elmai.io.netcdf_writer import write_netcdf
+
+    area_km2, landfrac = np.array([1e6, 3e6]), np.array([1.0, 0.5])  # land 1e12 and 1.5e12 m2
+    trend = np.array([5.0, 0.1])  # gC/m2/yr: cell 0 drifts, cell 1 does not
+    files = []
+    for year in range(3):
+        for month in range(12):
+            path = tmp_path / f"c.elm.h0.{year + 1:04d}-{month + 1:02d}.nc"
+            x = 1000.0 + trend * (year + month / 12)
+            variables = {
+                "area": (("lndgrid",), area_km2),
+                "landfrac": (("lndgrid",), landfrac),
+                "TOTECOSYSC": (("time", "lndgrid"), x[None]),
+                "TOTSOMC": (("time", "lndgrid"), 0.5 * x[None]),
+                "TOTVEGC": (("time", "lndgrid"), np.full((1, 2), 300.0)),
+                "GPP": (("time", "lndgrid"), np.full((1, 2), 1e-5 * (1 + 0.01 * year))),
+                "TLAI": (("time", "lndgrid"), np.full((1, 2), 2.0)),
+            }
+            write_netcdf(path, variables, {})
+            files.append(path)
+    crit, area = metrics.ctsm_criteria_from_h0(files, cycle=2)
+    land = np.array([1e12, 1.5e12])
+    assert crit["TOTECOSYSC"]["value"] == pytest.approx((trend * land).sum() / 1e15)
+    assert crit["TOTSOMC"]["value"] == pytest.approx(0.5 * (trend * land).sum() / 1e15)
+    assert crit["TOTVEGC"]["value"] == pytest.approx(0.0, abs=1e-12) and crit["TLAI"]["met"] is True
+    gpp = (1e-5 * 0.02 * land).sum() * 365 * 86400 / 1e15 / 2
+    assert crit["GPP"]["value"] == pytest.approx(gpp)
+    assert area == pytest.approx(1e12 / 2.5e12) and crit["area_drifting"]["met"] is False
+    with pytest.raises(ValueError, match="need 36"):
+        metrics.ctsm_criteria_from_h0(files[:30], cycle=2)

@@ -102,3 +102,63 @@ def ctsm_criteria(run: RunResult, cycle: int) -> dict[str, dict]:
 def mean_nee(run: RunResult, cycle: int) -> float:
     """Global NEE (PgC/yr, > 0 = source) averaged over the first forcing cycle of `run`."""
     return float(np.mean([y.nee_pgc for y in run.years[:cycle]]))
+
+
+def ctsm_criteria_from_h0(files: list, cycle: int) -> tuple[dict[str, dict], float]:
+    """CTSM's criteria from monthly h0 files the way SpinupStability_BGC_v11.ncl computes
+    them: annual means of the first year and of the year one `cycle` later (the same
+    forcing year), land area = area x landfrac; returns (criteria, area fraction
+    drifting > 1 gC/m2/yr). `files`: at least 12 (cycle + 1) monthly files, in order."""
+    import netCDF4
+
+    from elmai.testbed.run import CRITERION_GC_M2_YR
+
+    files = sorted(files)
+    if len(files) < 12 * (cycle + 1):
+        raise ValueError(
+            f"{len(files)} monthly h0 files; CTSM's criteria over {cycle} years need {12 * (cycle + 1)}"
+        )
+    names = ("TOTECOSYSC", "TOTSOMC", "TOTVEGC", "GPP", "TLAI")
+
+    def annual(months: list) -> dict[str, np.ndarray]:
+        sums: dict[str, np.ndarray] = {}
+        for f in months:
+            with netCDF4.Dataset(f) as d:
+                for n in names:
+                    v = np.ma.filled(d[n][0].astype(np.float64), np.nan)
+                    sums[n] = sums.get(n, 0.0) + v / 12.0
+        return sums
+
+    with netCDF4.Dataset(files[0]) as d:
+        land = (
+            np.asarray(d["area"][:], dtype=np.float64) * 1e6 * np.asarray(d["landfrac"][:], dtype=np.float64)
+        )
+    first, later = annual(files[:12]), annual(files[12 * cycle : 12 * (cycle + 1)])
+    held = np.isfinite(first["TOTECOSYSC"]) & np.isfinite(later["TOTECOSYSC"])
+    w = np.where(held, land, 0.0)
+    out: dict[str, dict] = {}
+
+    def put(name: str, value: float, threshold: float, units: str) -> None:
+        out[name] = {
+            "value": value,
+            "threshold": threshold,
+            "units": units,
+            "met": bool(abs(value) < threshold),
+        }
+
+    for n in ("TOTECOSYSC", "TOTSOMC", "TOTVEGC"):
+        delta = np.nansum((later[n] - first[n]) * w) / 1e15 / cycle
+        put(n, float(delta), GLOBAL_THRESHOLD, "PgC/yr")
+    gpp = np.nansum((later["GPP"] - first["GPP"]) * w) * 365 * 86400 / 1e15 / cycle
+    put("GPP", float(gpp), GLOBAL_THRESHOLD, "PgC/yr per yr")
+    put(
+        "TLAI",
+        float(np.nansum((later["TLAI"] - first["TLAI"]) * w) / w.sum() / cycle),
+        GLOBAL_THRESHOLD,
+        "m2/m2/yr",
+    )
+    drift = np.abs(later["TOTECOSYSC"] - first["TOTECOSYSC"]) / cycle
+    area = float((w * (drift > CRITERION_GC_M2_YR)).sum() / w.sum())
+    put("area_drifting", area, CRITERION_AREA, "fraction of land > 1 gC/m2/yr")
+    out["all_met"] = {"met": all(v["met"] for v in out.values())}
+    return out, area

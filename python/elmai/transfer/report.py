@@ -41,6 +41,10 @@ def transfer_rows(results: dict[str, dict[str, Any]]) -> list[str]:
         verdict = "all" if crit.get("all_met", {}).get("met") else f"{len(met)}/{len(met) + len(failed)}"
         if failed:
             verdict += " (missed: " + ", ".join(failed) + ")"
+        if not crit:
+            verdict = "not run"
+        if e.get("status"):
+            name = f"{name} ({e['status'].split(':')[0]})"
         ratios = [
             f"{_num(e['log_ratio_p50'].get(t))} / {_num(e['log_ratio_p90'].get(t))}" for t in KEY_TARGETS[:3]
         ]
