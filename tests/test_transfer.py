@@ -151,7 +151,7 @@ def test_transfer_settings_end_to_end(source, tmp_path) -> None:
         reference_sample=40,
         source_cells=card["trained_on"]["cells"],
     )
-    r = run_transfer(["zero_shot_1deg", "few_shot_20pct", "unseen_params"], opts)
+    r = run_transfer(["zero_shot_1deg", "few_shot_20pct", "unseen_params", "full_train"], opts)
     zero, few = r["zero_shot_1deg"], r["few_shot_20pct"]
     assert zero["cells_trained_on"] == 0 and few["cells_trained_on"] == round(0.2 * few["cells"])
     assert few["cells_scored"] == few["cells"] - few["cells_trained_on"]
@@ -166,6 +166,8 @@ def test_transfer_settings_end_to_end(source, tmp_path) -> None:
         ad = refs["ad"] if refs["ad"] is not None else refs["ad_years_run"]
         assert g["training_targets"] == e["cells_trained_on"] * ad and g["ad"] == ad * e["cells"]
     assert r["unseen_params"]["target_world"]["params_draw"] == 7
+    full = r["full_train"]  # trained from scratch on 85% of the world, scored on the other 15%
+    assert full["cells_scored"] == full["cells"] - full["cells_trained_on"] and full["cells_trained_on"] > 0
     # the few-shot model is the source fine-tuned: same normalisation, other weights
     tuned = torch.load(tmp_path / "few_shot_20pct" / "train" / "best.pt", weights_only=False)["state_dict"]
     src = torch.load(root / "model" / CHECKPOINT_NAME, weights_only=False)["state_dict"]

@@ -178,7 +178,7 @@ def _trained_on_target(
     else:
         split = random_split(data.ncell, seed=opts.seed)
         base = _source_config(opts.checkpoint) if opts.checkpoint else {}
-        cfg = base | {"epochs": opts.full_epochs, "init": None}
+        cfg = base | {"epochs": opts.full_epochs}  # from scratch: no init
     known = np.isin(split, (TRAIN, VALID))
     step(
         f"{folder.name}: training on {int((split == TRAIN).sum())} cells of {world.spec.name} "
