@@ -14,22 +14,14 @@ from pathlib import Path
 
 from benchmarks.common import RESULTS, BenchResult, Figure
 from elmai import pretrained
-from elmai.transfer.pretrained_build import CHECKPOINT_NAME
-from elmai.transfer.protocol import SETTINGS, TransferOptions, run_transfer
+from elmai.transfer.protocol import SETTINGS, run_transfer, source_options
 from elmai.transfer.worlds import WorldSpec
 
 
 def run(quick: bool = False) -> BenchResult:
-    model = pretrained.default_model()
-    card = pretrained.load_card()
     out = RESULTS / "data" / ("transfer_quick" if quick else "transfer")
-    opts = TransferOptions(
-        out=out,
-        model=model,
-        checkpoint=model.parent / CHECKPOINT_NAME,
-        source_cells=int(card["trained_on"]["cells"]),
-        keep_files=False,
-    )
+    opts = source_options(out, keep_files=False)  # the shipped model
+    model, card = opts.model, pretrained.load_card()
     settings = list(SETTINGS)
     if quick:  # small worlds, short runs: checks the benchmark runs, not the figures
         opts.early_years, opts.forcing_years, opts.reference_max_years = 4, 2, 40

@@ -52,23 +52,15 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, model="file", checkpoint="file")  # before hours of work, not after
-    from elmai import pretrained
-    from elmai.transfer.pretrained_build import CHECKPOINT_NAME
-    from elmai.transfer.protocol import TransferOptions, run_transfer
+    from elmai.transfer.protocol import run_transfer, source_options
 
-    model = Path(args.model) if args.model else pretrained.default_model()
-    checkpoint = Path(args.checkpoint) if args.checkpoint else model.parent / CHECKPOINT_NAME
-    source_cells = 0
-    if not args.model:
-        source_cells = int(pretrained.load_card()["trained_on"].get("cells", 0))
-    opts = TransferOptions(
-        out=Path(args.out),
-        model=model,
-        checkpoint=checkpoint if checkpoint.exists() else None,
+    opts = source_options(
+        Path(args.out),
+        Path(args.model) if args.model else None,
+        Path(args.checkpoint) if args.checkpoint else None,
         early_years=args.early_years,
         forcing_years=args.forcing_years,
         reference_sample=args.reference_sample,
-        source_cells=source_cells,
     )
     results = run_transfer(args.settings, opts)
     from elmai.transfer.report import transfer_table

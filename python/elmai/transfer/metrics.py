@@ -66,37 +66,44 @@ def cell_scores(model, data, cells: np.ndarray) -> dict:
     }
 
 
+# each criterion's threshold and units, in the order the script reports them
+CRITERIA = {
+    "TOTECOSYSC": (GLOBAL_THRESHOLD, "PgC/yr"),
+    "TOTSOMC": (GLOBAL_THRESHOLD, "PgC/yr"),
+    "TOTVEGC": (GLOBAL_THRESHOLD, "PgC/yr"),
+    "area_drifting": (CRITERION_AREA, "fraction of land > 1 gC/m2/yr"),
+    "GPP": (GLOBAL_THRESHOLD, "PgC/yr per yr"),
+    "TLAI": (GLOBAL_THRESHOLD, "m2/m2/yr"),
+}
+
+
+def _judged(values: dict[str, float | None]) -> dict[str, dict]:
+    """{criterion: value, threshold, units, met} and all_met; a None value is not judged."""
+    out: dict[str, dict] = {}
+    for name, (threshold, units) in CRITERIA.items():
+        v = values[name]
+        met = None if v is None else bool(abs(v) < threshold)
+        out[name] = {"value": v, "threshold": threshold, "units": units, "met": met}
+    out["all_met"] = {"met": all(v["met"] for v in out.values())}
+    return out
+
+
 def ctsm_criteria(run: RunResult, cycle: int) -> dict[str, dict]:
     """CTSM's criteria over one forcing cycle of a run from a restart: stocks at the run's
     start and after `cycle` years; GPP and TLAI of year 1 and year `cycle` + 1 (the same
     forcing year). A criterion the run is too short to judge has value None."""
     years = run.years
-    out: dict[str, dict] = {}
-
-    def put(name: str, value: float | None, threshold: float, units: str) -> None:
-        met = None if value is None else bool(abs(value) < threshold)
-        out[name] = {"value": value, "threshold": threshold, "units": units, "met": met}
-
+    values: dict[str, float | None] = dict.fromkeys(CRITERIA)
     if len(years) >= cycle and run.start_pgc:
         end = years[cycle - 1]
         for key in ("totecosysc", "totsomc", "totvegc"):
-            drift = (getattr(end, f"{key}_pgc") - run.start_pgc[key]) / cycle
-            put(key.upper(), drift, GLOBAL_THRESHOLD, "PgC/yr")
-        put("area_drifting", end.disequilibrium_area, CRITERION_AREA, "fraction of land > 1 gC/m2/yr")
-    else:
-        for key in ("TOTECOSYSC", "TOTSOMC", "TOTVEGC"):
-            put(key, None, GLOBAL_THRESHOLD, "PgC/yr")
-        put("area_drifting", None, CRITERION_AREA, "fraction of land > 1 gC/m2/yr")
-    late = years[cycle] if len(years) > cycle else None
-    put(
-        "GPP",
-        None if late is None else (late.gpp_pgc - years[0].gpp_pgc) / cycle,
-        GLOBAL_THRESHOLD,
-        "PgC/yr per yr",
-    )
-    put("TLAI", None if late is None else (late.tlai - years[0].tlai) / cycle, GLOBAL_THRESHOLD, "m2/m2/yr")
-    out["all_met"] = {"met": all(v["met"] for v in out.values())}
-    return out
+            values[key.upper()] = (getattr(end, f"{key}_pgc") - run.start_pgc[key]) / cycle
+        values["area_drifting"] = end.disequilibrium_area
+    if len(years) > cycle:
+        late = years[cycle]
+        values["GPP"] = (late.gpp_pgc - years[0].gpp_pgc) / cycle
+        values["TLAI"] = (late.tlai - years[0].tlai) / cycle
+    return _judged(values)
 
 
 def mean_nee(run: RunResult, cycle: int) -> float:
@@ -136,29 +143,13 @@ def ctsm_criteria_from_h0(files: list, cycle: int) -> tuple[dict[str, dict], flo
     first, later = annual(files[:12]), annual(files[12 * cycle : 12 * (cycle + 1)])
     held = np.isfinite(first["TOTECOSYSC"]) & np.isfinite(later["TOTECOSYSC"])
     w = np.where(held, land, 0.0)
-    out: dict[str, dict] = {}
-
-    def put(name: str, value: float, threshold: float, units: str) -> None:
-        out[name] = {
-            "value": value,
-            "threshold": threshold,
-            "units": units,
-            "met": bool(abs(value) < threshold),
-        }
-
-    for n in ("TOTECOSYSC", "TOTSOMC", "TOTVEGC"):
-        delta = np.nansum((later[n] - first[n]) * w) / 1e15 / cycle
-        put(n, float(delta), GLOBAL_THRESHOLD, "PgC/yr")
-    gpp = np.nansum((later["GPP"] - first["GPP"]) * w) * 365 * 86400 / 1e15 / cycle
-    put("GPP", float(gpp), GLOBAL_THRESHOLD, "PgC/yr per yr")
-    put(
-        "TLAI",
-        float(np.nansum((later["TLAI"] - first["TLAI"]) * w) / w.sum() / cycle),
-        GLOBAL_THRESHOLD,
-        "m2/m2/yr",
-    )
+    values: dict[str, float | None] = {
+        n: float(np.nansum((later[n] - first[n]) * w) / 1e15 / cycle)
+        for n in ("TOTECOSYSC", "TOTSOMC", "TOTVEGC")
+    }
+    values["GPP"] = float(np.nansum((later["GPP"] - first["GPP"]) * w) * 365 * 86400 / 1e15 / cycle)
+    values["TLAI"] = float(np.nansum((later["TLAI"] - first["TLAI"]) * w) / w.sum() / cycle)
     drift = np.abs(later["TOTECOSYSC"] - first["TOTECOSYSC"]) / cycle
     area = float((w * (drift > CRITERION_GC_M2_YR)).sum() / w.sum())
-    put("area_drifting", area, CRITERION_AREA, "fraction of land > 1 gC/m2/yr")
-    out["all_met"] = {"met": all(v["met"] for v in out.values())}
-    return out, area
+    values["area_drifting"] = area
+    return _judged(values), area

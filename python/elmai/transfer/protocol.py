@@ -61,6 +61,24 @@ class TransferOptions:
     keep_files: bool = True  # False: a finished setting's restarts and h0 are deleted (the bench)
 
 
+def source_options(
+    out: Path, model: Path | None = None, checkpoint: Path | None = None, **options: object
+) -> TransferOptions:
+    """Options for a source model, by default the shipped one: its fine-tuning checkpoint
+    beside it (when there) and, for the shipped model, its card's cell count (the
+    amortised line of the cost)."""
+    from elmai import pretrained
+    from elmai.transfer.pretrained_build import CHECKPOINT_NAME
+
+    cells = 0
+    if model is None:
+        model = pretrained.default_model()
+        cells = int(pretrained.load_card()["trained_on"].get("cells", 0))
+    checkpoint = checkpoint or model.parent / CHECKPOINT_NAME
+    found = checkpoint if checkpoint.exists() else None
+    return TransferOptions(out=out, model=model, checkpoint=found, source_cells=cells, **options)  # type: ignore[arg-type]
+
+
 def step(msg: str) -> None:
     print(f"[elmai transfer] {msg}", flush=True)
 

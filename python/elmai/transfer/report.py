@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from elmai.docs_figures import table
+
 # the targets a land modeller looks at first: slow soil, wood, litter, leaves
 KEY_TARGETS = ("soil4c_vr", "soil3c_vr", "cwdc_vr", "deadstemc", "tlai")
 
@@ -33,7 +35,7 @@ def transfer_rows(results: dict[str, dict[str, Any]]) -> list[str]:
         "AI + cycle + refine",
         "CTSM criteria met (refined)",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    rows = []
     for name, e in results.items():
         crit = e.get("ctsm_criteria", {})
         met = [k for k, v in crit.items() if k != "all_met" and v.get("met")]
@@ -61,8 +63,8 @@ def transfer_rows(results: dict[str, dict[str, Any]]) -> list[str]:
             _pct(e["drifting_fraction_refined"]),
             verdict,
         ]
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+        rows.append(row)
+    return table(head, rows)
 
 
 def cost_rows(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -74,7 +76,7 @@ def cost_rows(results: dict[str, dict[str, Any]]) -> list[str]:
         "AD+native / AI route",
         "source worlds' targets (amortised, zero-shot)",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    rows = []
     for name, e in results.items():
         g = e["gridcell_years"]
         native = f"{g['native']:,}" + ("" if g["native_met"] else " (not met: lower bound)")
@@ -88,8 +90,8 @@ def cost_rows(results: dict[str, dict[str, Any]]) -> list[str]:
             f"{g['ad'] / g['ai_route']:.1f}x",
             amortised,
         ]
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+        rows.append(row)
+    return table(head, rows)
 
 
 def transfer_table(results: dict[str, dict[str, Any]]) -> str:

@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from elmai.errors import InputNotFoundError
 from elmai.io.elm_params import ElmParams, default_params
 from elmai.testbed.ensemble import apply, draw, read_param_list
@@ -30,11 +32,15 @@ class WorldSpec:
     warming: float = 0.0
     params_draw: int | None = None
 
+    def _drawn(self) -> tuple[list, np.ndarray]:
+        """The parameter specs and this world's row of the fixed draw."""
+        specs = read_param_list(PARAM_LIST)
+        return specs, draw(specs, PARAM_DRAWS, seed=PARAM_DRAW_SEED, latin=True)[self.params_draw]
+
     def params(self) -> ElmParams:
         if self.params_draw is None:
             return default_params()
-        specs = read_param_list(PARAM_LIST)
-        values = draw(specs, PARAM_DRAWS, seed=PARAM_DRAW_SEED, latin=True)[self.params_draw]
+        specs, values = self._drawn()
         p = apply(default_params(), specs, values)
         p.source = f"elmai transfer draw {self.params_draw} of {PARAM_LIST.name}"
         return p
@@ -42,8 +48,7 @@ class WorldSpec:
     def describe(self) -> dict:
         d = asdict(self)
         if self.params_draw is not None:
-            specs = read_param_list(PARAM_LIST)
-            values = draw(specs, PARAM_DRAWS, seed=PARAM_DRAW_SEED, latin=True)[self.params_draw]
+            specs, values = self._drawn()
             d["params"] = {s.label: float(v) for s, v in zip(specs, values, strict=True)}
         return d
 
