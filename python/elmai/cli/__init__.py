@@ -68,7 +68,16 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    code = _run(build_parser().parse_args(argv))
+    # Only a command that imported torch.distributed can have started a process group;
+    # looking it up in sys.modules keeps torch out of the other commands' start-up.
+    distributed = sys.modules.get("elmai.training.distributed")
+    if distributed is not None:
+        distributed.leave(code)  # returns unless this process ran a process group
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         from elmai.mpi import check_launch
 

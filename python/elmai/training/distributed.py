@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +29,10 @@ class Context:
     @property
     def distributed(self) -> bool:
         return self.world > 1
+
+
+# Set once this process has run a torch.distributed process group; `leave` then ends it.
+_process_group_started = False
 
 
 def _free_port() -> int:
@@ -61,6 +66,8 @@ def init(backend: str | None = None) -> Context:
         dist.init_process_group(
             backend or ("nccl" if device.startswith("cuda") else "gloo"), rank=rank, world_size=world
         )
+        global _process_group_started
+        _process_group_started = True
     return ctx
 
 
@@ -98,3 +105,29 @@ def shutdown(ctx: Context) -> None:
     if ctx.distributed and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def leave(code: int) -> None:
+    """End a rank that ran a process group without Python's interpreter finalisation.
+
+    Gloo's worker threads drop their last references to finished collectives (and through
+    them to Python tensors) after the waiting call has returned; a rank that reaches
+    finalisation first aborts (SIGABRT in ProcessGroupGloo::runLoop, seen twice in CI on
+    rank 1 of `elmai emulate train`, after the barrier in `shutdown`). Exiting with
+    os._exit once the output is flushed and MPI finalised leaves no interpreter for those
+    threads to race. A no-op in a process that never started a process group."""
+    if not _process_group_started:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        from mpi4py import MPI
+
+        if MPI.Is_initialized() and not MPI.Is_finalized():
+            MPI.Finalize()
+    except ImportError:
+        pass
+    os._exit(code)
