@@ -88,6 +88,8 @@ SURFRD, CNSTATE, BYPASS = (
 )
 URBAN = "biogeophys/UrbanParamsType.F90 UrbanInput, CheckUrban (> 0)"
 SOILORD = "main/soilorder_varcon.F90 soilorder_conrd"
+SNICAR = "biogeophys/SnowSnicarMod.F90 SnowOptics_init"
+SNOWAGE = "biogeophys/SnowSnicarMod.F90 SnowAge_init"
 
 # (file role, variable, dims, dtype kind, units or None, min, max, source of the requirement)
 EXPECTATIONS = [
@@ -149,6 +151,21 @@ EXPECTATIONS = [
     *[(CNP, k, ("soilorder",), "f", None, 0, 1, SOILORD)
       for k in ("r_weather", "r_adsorp", "r_desorp", "r_occlude", "k_s1_biochem", "k_s2_biochem",
                 "k_s3_biochem", "k_s4_biochem", "ks_sorption", "r_mort_soilorder")],
+    # SnowOptics_init: Fortran (idx_Mie_snw_mx=1471, numrad_snw=5) is the file's (bnd, rds)
+    *[("snow optics", f"{p}_ice_{k}", ("bnd", "rds"), "f", None, lo, hi, SNICAR)
+      for k in ("drc", "dfs")
+      for p, lo, hi in (("ss_alb", 0.5, 1), ("asm_prm", 0.5, 1), ("ext_cff_mss", 1, 1e3))],
+    ("snow optics", "flx_wgt_dir", ("bnd", "sza", "atm"), "f", None, 0, 1, f"{SNICAR}: flx_wgt_dir(6,90,5)"),
+    ("snow optics", "flx_wgt_dif", ("bnd", "atm"), "f", None, 0, 1, f"{SNICAR}: flx_wgt_dif(6,5)"),
+    *[("snow optics", f"{p}_{a}", ("bnd",), "f", None, 0, 1e5, f"{SNICAR} (bulk aerosol)")
+      for a in ("bcphil", "bcphob", "ocphil", "ocphob", "dust01", "dust02", "dust03", "dust04")
+      for p in ("ss_alb", "asm_prm", "ext_cff_mss")],
+    *[("snow optics", f"{p}_bc_mam", ("ncl_rds", "bnd"), "f", None, 0, 1e5, f"{SNICAR} (MODAL_AER: (5, 10))")
+      for p in ("ss_alb", "asm_prm", "ext_cff_mss")],
+    ("snow optics", "bcint_enh_mam", ("ice_rds", "ncl_rds", "bnd"), "f", None, 1, 3,
+     f"{SNICAR}: bcenh(5,10,8)"),
+    *[("snow aging", k, ("T", "dTdz", "rhos"), "f", None, 1e-6, 1e4, f"{SNOWAGE}: (rhos 8, Tgrd 31, T 11)")
+      for k in ("tau", "kappa", "drdsdt0")],
 ]  # fmt: skip
 
 # dimension sizes the readers require: (file role, dimension, size or None for NSITES, source)
@@ -182,6 +199,15 @@ DIMENSIONS = [
         16,
         "main/soilorder_varcon.F90: 0:nsoilorder, nsoilorder = 15 (elm_varpar.F90)",
     ),
+    ("snow optics", "rds", 1471, "biogeophys/SnowSnicarMod.F90: idx_Mie_snw_mx = 1471 (30-1500 um)"),
+    ("snow optics", "bnd", 5, "biogeophys/SnowSnicarMod.F90: numrad_snw = 5"),
+    ("snow optics", "sza", 90, "biogeophys/SnowSnicarMod.F90: flx_wgt_dir(6, 90, numrad_snw)"),
+    ("snow optics", "atm", 6, "biogeophys/SnowSnicarMod.F90: six atmospheric types"),
+    ("snow optics", "ncl_rds", 10, "biogeophys/SnowSnicarMod.F90: idx_bc_nclrds_max = 10"),
+    ("snow optics", "ice_rds", 8, "biogeophys/SnowSnicarMod.F90: idx_bcint_icerds_max = 8"),
+    ("snow aging", "T", 11, "biogeophys/SnowSnicarMod.F90: idx_T_max = 11"),
+    ("snow aging", "dTdz", 31, "biogeophys/SnowSnicarMod.F90: idx_Tgrd_max = 31"),
+    ("snow aging", "rhos", 8, "biogeophys/SnowSnicarMod.F90: idx_rhos_max = 8"),
 ]
 
 # minimum record counts for model years before 1850: (file role, records, source)
@@ -199,6 +225,7 @@ RECORDS = [
 # namelist names and groups (components/elm/bld/namelist_files/namelist_definition.xml)
 NAMELIST_GROUPS = {
     "fsurdat": "elm_inparm", "paramfile": "elm_inparm", "fsoilordercon": "elm_inparm",
+    "fsnowoptics": "elm_inparm", "fsnowaging": "elm_inparm",
     "metdata_type": "elm_inparm", "metdata_bypass": "elm_inparm", "co2_file": "elm_inparm",
     "aero_file": "elm_inparm", "use_nofire": "elm_inparm",
     "suplnitro": "elm_inparm", "suplphos": "elm_inparm",
@@ -449,3 +476,36 @@ def test_with_e3sm_checkout(case: Path) -> None:
         assert str(e).startswith("cannot build ELM, missing:")
     else:
         assert [s.name for s in steps] == ["create_newcase", "case_setup", "case_build"]
+
+
+@pytest.mark.skipif(not E3SM, reason="set ELMAI_E3SM to an E3SM checkout (submodules too) to run ELM")
+def test_elm_builds_and_runs_from_an_ai_restart(world: Path, tmp_path: Path) -> None:
+    """The three commands end to end on one site: build, a 2-year cold start, `elmai spinup`
+    on ELM's own restart, then ELM from the AI restart with its balance checks (a failure or
+    endrun in ELM's log raises). About 5 minutes on 2 cores."""
+    import sys
+
+    from elmai.elm.e3sm import run
+
+    real = SHARED_DATA / "elm" / "clm_params_c211124vpft.nc"
+    if not real.exists():
+        pytest.skip("ELM needs the real parameter file from ../shared/data/elm")
+    out = tmp_path / "s"
+    site = ["--sites", "1", "--out", str(out), "--paramfile", str(real)]
+    assert elmai("case", "--world", str(world), *site) == 0
+    assert elmai("build", "--e3sm", E3SM, "--out", str(out)) == 0
+    cold = run(out, 2, mode="native", label="cold")
+    assert not isinstance(cold, list) and cold.problems == [] and len(cold.history) == 24
+    history = [str(f) for f in sorted(cold.folder.glob("*.h0.*"))]
+    ai = tmp_path / "ai.nc"
+    args = ["spinup", "--restart", str(cold.folder / cold.restarts[-1]), "--out", str(ai), "--force",
+            "--surfdata", str(next(out.glob("surfdata_*.nc"))), "--forcing", str(out / "cpl_bypass"),
+            "--params", str(out / "clm_params.nc"), "--history", *history]  # fmt: skip
+    cli = str(Path(sys.executable).with_name("elmai"))
+    proc = subprocess.run([cli, *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    warm = run(out, 1, restart=ai, label="from_ai")
+    assert not isinstance(warm, list) and warm.problems == []
+    assert warm.restarts == ["case.elm.r.0004-01-01-00000.nc"]
+    with pytest.raises(ElmaiError, match="gridcells"):  # a restart of another case is refused
+        run(out, 1, restart=SHARED_DATA / "elm" / "site_fullrun_docker_tr_demo_fini.nc")

@@ -65,6 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("case", help="the CIME case (or the `elm case` folder holding it in case/)")
     r.add_argument("--years", type=int, required=True, help="years to run")
     r.add_argument("--restart", help="ELM restart of the case's gridcells to start from (finidat)")
+    r.add_argument(
+        "--mode",
+        choices=("ad", "native"),
+        help="accelerated decomposition or native (default: keep the case's setting)",
+    )
+    r.add_argument(
+        "--label", help="name of the folder under OUT/runs for this run's output (default: a time stamp)"
+    )
     r.add_argument("--dry-run", action="store_true", help="check and print the commands only")
     r.set_defaults(func=cmd_run)
 
@@ -99,8 +107,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from elmai.elm.e3sm import run
 
-    steps = run(args.case, args.years, args.restart, dry_run=args.dry_run)
-    if args.dry_run:
-        for s in steps:
+    result = run(args.case, args.years, args.restart, dry_run=args.dry_run, mode=args.mode, label=args.label)
+    if isinstance(result, list):
+        for s in result:
             print("  " + s.shell())
+        return 0
+    print(
+        f"ELM ran {result.years} year(s) in {result.wall_s:.0f} s: no balance-check failure, no endrun; "
+        f"{len(result.warnings)} balance warning(s) below ELM's stopping threshold"
+    )
+    print(f"restarts: {', '.join(result.restarts)}; {len(result.history)} h0 file(s); all in {result.folder}")
     return 0

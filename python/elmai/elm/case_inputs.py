@@ -14,7 +14,17 @@ from typing import Any
 import netCDF4
 import numpy as np
 
-from elmai.elm import COMPSET, COMPSET_LONG, E3SM_CHECKED, bypass_forcing, domain, namelists, params, streams
+from elmai.elm import (
+    COMPSET,
+    COMPSET_LONG,
+    E3SM_CHECKED,
+    bypass_forcing,
+    domain,
+    namelists,
+    params,
+    snicar,
+    streams,
+)
 from elmai.elm import surfdata as sd
 from elmai.elm.sites import Sites, read_points, select_points, select_sites
 from elmai.elm.world import TestbedRun, find_run, monthly_forcing_at, surface_at
@@ -24,13 +34,8 @@ MANIFEST = "inputs.json"
 SETUP_SCRIPT = "case_setup.sh"
 FORCING_DIR = "cpl_bypass"
 
-# inputdata files the case reads that elmai does not write (CIME's check_input_data fetches them)
-INPUTDATA = [
-    {"namelist": "fsnowoptics", "default": "lnd/clm2/snicardata/snicar_optics_5bnd_mam_c160322.nc",
-     "read_by": ["components/elm/src/biogeophys/SnowSnicarMod.F90:SnowOptics_init"]},
-    {"namelist": "fsnowaging", "default": "lnd/clm2/snicardata/snicar_drdt_bst_fit_60_c070416.nc",
-     "read_by": ["components/elm/src/biogeophys/SnowSnicarMod.F90:SnowAge_init"]},
-]  # fmt: skip
+# every file the case reads is written here: nothing comes from CIME's inputdata
+INPUTDATA: list[dict[str, Any]] = []
 
 
 @dataclass
@@ -88,6 +93,8 @@ def write_case(opts: CaseOptions) -> dict[str, Any]:
         "forcing": out / FORCING_DIR,
         "paramfile": out / "clm_params.nc",
         "cnp": out / "CNP_parameters.nc",
+        "snow_optics": out / snicar.OPTICS_FILE,
+        "snow_aging": out / snicar.AGING_FILE,
         **{key: out / spec[0] for key, spec in streams.STREAMS.items()},
     }
     entries: list[dict[str, Any]] = []
@@ -134,6 +141,18 @@ def write_case(opts: CaseOptions) -> dict[str, Any]:
     entries.append(
         _entry(files["cnp"], out, "soil-order CNP", "fsoilordercon", params.CNP_READ_BY, note, **cnotes)
     )
+
+    snicar.write_optics(files["snow_optics"])
+    snicar.write_aging(files["snow_aging"])
+    snow_note = "SNICAR's Mie and aging tables cannot be downloaded here: simple physics (elm/snicar.py)"
+    entries.append(
+        _entry(files["snow_optics"], out, "snow optics", "fsnowoptics", (snicar.READ_OPTICS,), snow_note,
+               placeholders=["all values"])
+    )  # fmt: skip
+    entries.append(
+        _entry(files["snow_aging"], out, "snow aging", "fsnowaging", (snicar.READ_AGING,), snow_note,
+               placeholders=["all values"])
+    )  # fmt: skip
 
     supplement = bool(int(setup.get("supplement_nutrients", 1)))
     nl = namelists.user_nl_elm(files, supplement=supplement, crop_landunit=crop, ad_spinup=opts.ad_spinup)

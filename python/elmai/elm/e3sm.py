@@ -39,6 +39,7 @@ TOOLS = {
     "cmake": "CMake (Debian: cmake)",
     "make": "GNU make (Debian: make)",
     "perl": "Perl, for ELM's build-namelist (Debian: perl)",
+    "xmllint": "CIME validates its XML with it (Debian: libxml2-utils)",
 }
 PERL_MODULES = {"XML::LibXML": "Debian: libxml-libxml-perl"}
 
@@ -105,12 +106,39 @@ def _config(tool: str, flag: str) -> str:
     return out.stdout.strip()
 
 
+def netcdf_prefix(folder: Path) -> Path:
+    """One prefix (bin, include, lib) for netCDF-C and -Fortran, made of symlinks.
+
+    SCORPIO's and E3SM's CMake find netCDF under NETCDF_PATH/lib, but Debian keeps the
+    libraries under the multiarch folder (/usr/lib/x86_64-linux-gnu) that `nc-config --prefix`
+    does not name. A prefix of links to where nc-config/nf-config say things are serves
+    both without touching the system."""
+    prefix = folder / "netcdf"
+    prefix.mkdir(parents=True, exist_ok=True)
+    links = {
+        "bin": Path(shutil.which("nc-config") or "/usr/bin/nc-config").parent,
+        "include": Path(_config("nc-config", "--includedir")),
+        "lib": Path(_config("nc-config", "--libdir")),
+    }
+    fortran_include = Path(_config("nf-config", "--includedir"))
+    if not (fortran_include / "netcdf.mod").exists() or fortran_include != links["include"]:
+        # netcdf.mod elsewhere than netcdf.h: give the Fortran side a prefix of its own
+        links["include_fortran"] = fortran_include
+    for name, target in links.items():
+        link = prefix / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+    return prefix
+
+
 def write_machine(out: Path, inputdata: Path) -> Path:
     """A CIME machine for this workstation in OUT/machines (config_machines.xml +
     cmake_macros/MACHINE.cmake), modelled on E3SM's linux-generic machine."""
     folder = out / "machines"
     (folder / "cmake_macros").mkdir(parents=True, exist_ok=True)
     scratch = out / "cime_output"
+    prefix = netcdf_prefix(folder)
     ncpu = os.cpu_count() or 1
     root_env = ""
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # OpenMPI refuses root unless told
@@ -147,8 +175,9 @@ def write_machine(out: Path, inputdata: Path) -> Path:
     <RUNDIR>{scratch}/$CASE/run</RUNDIR>
     <EXEROOT>{scratch}/$CASE/bld</EXEROOT>
     <environment_variables>
-      <env name="NETCDF_C_PATH">{_config("nc-config", "--prefix")}</env>
-      <env name="NETCDF_FORTRAN_PATH">{_config("nf-config", "--prefix")}</env>
+      <env name="NETCDF_PATH">{prefix}</env>
+      <env name="NETCDF_C_PATH">{prefix}</env>
+      <env name="NETCDF_FORTRAN_PATH">{prefix}</env>
 {root_env}    </environment_variables>
   </machine>
 </config_machines>
@@ -157,7 +186,13 @@ def write_machine(out: Path, inputdata: Path) -> Path:
     macros = (
         "# written by elmai elm build: netCDF as nf-config/nc-config report it, LAPACK/BLAS from the system\n"
         f'string(APPEND SLIBS " {_config("nf-config", "--flibs")} {_config("nc-config", "--libs")}")\n'
+        "# e3sm.exe links netCDF before the static PIO libraries that call it; a linker that drops\n"
+        "# shared libraries not needed so far (--as-needed) then fails with 'DSO missing'\n"
+        'string(APPEND CMAKE_EXE_LINKER_FLAGS " -Wl,--no-as-needed")\n'
         'string(APPEND SLIBS " -llapack -lblas")\n'
+        "# SCORPIO calls MPI_Type_hvector, which Open MPI 4 hides from mpi.h (MPI-1, removed in\n"
+        "# MPI-3) but still exports: declare it again instead of patching the checkout\n"
+        'string(APPEND CPPDEFS " -DOMPI_OMIT_MPI1_COMPAT_DECLS=0")\n'
     )
     (folder / "cmake_macros" / f"{MACHINE}.cmake").write_text(macros)
     return folder
@@ -176,7 +211,7 @@ def _case_inputs(out: Path) -> dict:
 def build_steps(e3sm: Path, out: Path, machine: str | None, mpilib: str) -> list[Step]:
     case = out / "case"
     argv = [str(e3sm / "cime" / "scripts" / "create_newcase"), "--case", str(case), "--compset", COMPSET,
-            "--res", "ELM_USRDAT", "--compiler", "gnu", "--mpilib", mpilib, "--run-unsupported",
+            "--res", "ELM_USRDAT", "--driver", "mct", "--compiler", "gnu", "--mpilib", mpilib,
             "--output-root", str(out / "cime_output")]  # fmt: skip
     if machine is None:
         argv += ["--machine", MACHINE, "--extra-machines-dir", str(out / "machines")]
@@ -191,7 +226,10 @@ def build_steps(e3sm: Path, out: Path, machine: str | None, mpilib: str) -> list
 
 def _execute(steps: list[Step], logs: Path) -> None:
     logs.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1"}  # no __pycache__ in the checkout
+    import getpass
+
+    # no __pycache__ in the checkout; CIME records $USER, which containers often leave unset
+    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "USER": os.environ.get("USER") or getpass.getuser()}
     for step in steps:
         log = logs / f"{step.name}.log"
         print(f"elmai elm: {step.name} (log: {log})", flush=True)
@@ -267,14 +305,140 @@ def _set_finidat(case: Path, restart: Path | None) -> None:
     os.replace(tmp, nl)
 
 
-def run_steps(case: Path, years: int, restart: Path | None) -> list[Step]:
-    stop = f"STOP_OPTION=nyears,STOP_N={years},REST_OPTION=nyears,REST_N={years}"
-    cold = "ELM_FORCE_COLDSTART=" + ("off" if restart is not None else "on")
-    return [
+AD_OPTION = "-bgc_spinup on"
+
+
+def restart_date(path: Path) -> str:
+    """The model date a restart was written at (timemgr_rst_curr_ymd) as YYYY-MM-DD: ELM
+    continues from it, so the cpl_bypass forcing cycle stays aligned."""
+    import netCDF4
+
+    with netCDF4.Dataset(path) as ds:
+        if "timemgr_rst_curr_ymd" not in ds.variables:
+            raise InvalidArgumentError(f"--restart '{path}' has no timemgr_rst_curr_ymd: not an ELM restart")
+        ymd = int(ds.variables["timemgr_rst_curr_ymd"][...])
+    return f"{ymd // 10000:04d}-{ymd // 100 % 100:02d}-{ymd % 100:02d}"
+
+
+def _bldnml_opts(case: Path, mode: str | None) -> str | None:
+    """ELM_BLDNML_OPTS with -bgc_spinup on (mode 'ad') or without it ('native')."""
+    if mode is None:
+        return None
+    out = subprocess.run(
+        ["./xmlquery", "--value", "ELM_BLDNML_OPTS"], cwd=case, capture_output=True, text=True
+    )
+    opts = " ".join(out.stdout.replace(AD_OPTION, " ").split())
+    return f"{opts} {AD_OPTION}" if mode == "ad" else opts
+
+
+def run_steps(
+    case: Path, years: int, restart: Path | None, mode: str | None = None, restart_every: int | None = None
+) -> list[Step]:
+    every = restart_every or years
+    stop = f"STOP_OPTION=nyears,STOP_N={years},REST_OPTION=nyears,REST_N={every},CONTINUE_RUN=FALSE"
+    start = "ELM_FORCE_COLDSTART=on,RUN_STARTDATE=0001-01-01"
+    if restart is not None:
+        start = f"ELM_FORCE_COLDSTART=off,RUN_STARTDATE={restart_date(restart)}"
+    steps = [
         Step("xmlchange", ["./xmlchange", stop], case),
-        Step("xmlchange_start", ["./xmlchange", cold], case),
-        Step("case_submit", ["./case.submit"], case),
+        Step("xmlchange_start", ["./xmlchange", start], case),
     ]
+    opts = _bldnml_opts(case, mode)
+    if opts is not None:
+        steps.append(Step("xmlchange_mode", ["./xmlchange", f"ELM_BLDNML_OPTS={opts}"], case))
+    steps.append(Step("case_submit", ["./case.submit"], case))
+    return steps
+
+
+def _rundir(case: Path) -> Path:
+    out = subprocess.run(["./xmlquery", "--value", "RUNDIR"], cwd=case, capture_output=True, text=True)
+    return Path(out.stdout.strip())
+
+
+def _lnd_log(rundir: Path, since: float) -> str:
+    """ELM's land log of the run that started after `since` (plain or gzipped)."""
+    import gzip
+
+    logs = sorted(
+        (p for p in rundir.glob("lnd.log.*") if p.stat().st_mtime >= since), key=lambda p: p.stat().st_mtime
+    )
+    if not logs:
+        return ""
+    last = logs[-1]
+    return gzip.open(last, "rt").read() if last.suffix == ".gz" else last.read_text()
+
+
+def _site_names(case: Path) -> list[str]:
+    try:
+        sites = _case_inputs(case.parent).get("sites", [])
+    except InputNotFoundError:
+        return []
+    return [f"site {s['site']} (lat {s['lat']:g}, lon {s['lon']:g})" for s in sites]
+
+
+def problems_in_log(text: str, sites: list[str]) -> tuple[list[str], list[str]]:
+    """(failures, warnings) in ELM's land log. Failures: the balance errors that stop ELM
+    (EcosystemBalanceCheckMod 'column cbalance error = ...', 'grid nbalance error', ...),
+    endrun and 'elm model is stopping'. Warnings: BalanceCheckMod's 'WARNING: ... balance
+    error' lines, printed below the stopping threshold. A failure is given the site nearest
+    to the 'Latdeg,Londeg' line ELM prints after it."""
+    import re
+
+    lines = text.splitlines()
+    failures: list[str] = []
+    warnings: list[str] = []
+    for k, line in enumerate(lines):
+        low = line.lower()
+        if "skipping" in low:
+            continue
+        if "balance error" in low:
+            where = ""
+            for nxt in lines[k + 1 : k + 4]:
+                m = re.search(r"latdeg,londeg\s*=\s*([-\d.eE+]+)\s+([-\d.eE+]+)", nxt, flags=re.I)
+                if m:
+                    where = f" [{_nearest_site(float(m.group(1)), float(m.group(2)), sites)}]"
+                    break
+            (warnings if "warning" in low else failures).append(" ".join(line.split()) + where)
+        elif "endrun" in low or "elm model is stopping" in low or "shr_abort" in low:
+            failures.append(" ".join(line.split()))
+    return failures, warnings
+
+
+def _nearest_site(lat: float, lon: float, sites: list[str]) -> str:
+    import re
+
+    best, name = float("inf"), f"lat {lat:g}, lon {lon:g}"
+    for s in sites:
+        m = re.search(r"lat ([-\d.]+), lon ([-\d.]+)", s)
+        if m:
+            d = (float(m.group(1)) - lat) ** 2 + ((float(m.group(2)) - lon + 180) % 360 - 180) ** 2
+            if d < best:
+                best, name = d, s
+    return name
+
+
+@dataclass
+class RunRecord:
+    folder: Path
+    years: int
+    mode: str | None
+    restart: str | None
+    wall_s: float
+    restarts: list[str]
+    history: list[str]
+    problems: list[str]
+    warnings: list[str]
+
+
+def _collect(case: Path, rundir: Path, since: float, label: str) -> Path:
+    """Move this run's restarts, h0 files and logs from RUNDIR into OUT/runs/LABEL."""
+    dest = case.parent / "runs" / label
+    dest.mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.elm.r.*.nc", "*.elm.h0.*.nc", "lnd.log.*", "e3sm.log.*", "cpl.log.*"):
+        for f in rundir.glob(pattern):
+            if f.stat().st_mtime >= since:
+                shutil.move(str(f), dest / f.name)
+    return dest
 
 
 def run(
@@ -282,10 +446,19 @@ def run(
     years: int,
     restart: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
-) -> list[Step]:
-    """Run the built case `years` years, from a cold start or from `restart` (finidat)."""
+    mode: str | None = None,
+    label: str | None = None,
+    restart_every: int | None = None,
+) -> list[Step] | RunRecord:
+    """Run the built case `years` years, from a cold start or from `restart` (finidat), in AD
+    or native mode (`mode`; None keeps the case's). Its restarts, h0 files and logs go to
+    OUT/runs/LABEL; ELM's balance-check failures and endrun messages raise RunError."""
+    import time
+
     if years < 1:
         raise InvalidArgumentError(f"--years must be at least 1, not {years}")
+    if mode not in (None, "ad", "native"):
+        raise InvalidArgumentError(f"--mode must be 'ad' or 'native', not {mode!r}")
     where = find_case(case)
     rpath = None
     if restart is not None:
@@ -305,9 +478,26 @@ def run(
         raise RunError(
             f"the case '{where}' is not built (BUILD_COMPLETE != TRUE): run `elmai elm build` first"
         )
-    steps = run_steps(where, years, rpath)
+    steps = run_steps(where, years, rpath, mode, restart_every)
     if dry_run:
         return steps
     _set_finidat(where, rpath)
-    _execute(steps, where.parent / "logs")
-    return steps
+    rundir = _rundir(where)
+    label = label or time.strftime("run-%Y%m%d-%H%M%S")
+    t0 = time.time()
+    _execute(steps, where.parent / "logs" / label)
+    wall = time.time() - t0
+    text = _lnd_log(rundir, t0)
+    problems, warnings = problems_in_log(text, _site_names(where))
+    finished = "Successfully wrote out restart data" in text or "SUCCESSFUL TERMINATION" in text
+    dest = _collect(where, rundir, t0, label)
+    record = RunRecord(
+        folder=dest, years=years, mode=mode, restart=str(rpath) if rpath else None, wall_s=wall,
+        restarts=sorted(f.name for f in dest.glob("*.elm.r.*.nc")),
+        history=sorted(f.name for f in dest.glob("*.elm.h0.*.nc")), problems=problems, warnings=warnings,
+    )  # fmt: skip
+    (dest / "run.json").write_text(json.dumps(record.__dict__, default=str, indent=2) + "\n")
+    if problems or not finished or not record.restarts:
+        detail = "; ".join(problems[:5]) or "no restart written"
+        raise RunError(f"ELM run '{label}' failed: {detail} (logs in {dest})")
+    return record

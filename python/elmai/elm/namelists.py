@@ -2,8 +2,8 @@
 them for a CPL_BYPASS site case; every namelist name is an entry of
 components/elm/bld/namelist_files/namelist_definition.xml (group in brackets):
 
-  fsurdat, paramfile, fsoilordercon, metdata_type, metdata_bypass, co2_file, aero_file,
-  use_nofire, suplnitro, suplphos, create_crop_landunit, finidat [elm_inparm];
+  fsurdat, paramfile, fsoilordercon, fsnowoptics, fsnowaging, metdata_type, metdata_bypass,
+  co2_file, aero_file, use_nofire, suplnitro, suplphos, create_crop_landunit, finidat [elm_inparm];
   stream_fldfilename_ndep, stream_year_first/last_ndep, model_year_align_ndep [ndepdyn_nml];
   stream_fldfilename_pdep, stream_year_first/last_pdep, model_year_align_pdep [pdepdyn_nml];
   stream_fldfilename_popdens [popd_streams]; stream_fldfilename_lightng [light_streams].
@@ -35,6 +35,8 @@ def user_nl_elm(files: dict[str, Path], *, supplement: bool, crop_landunit: bool
         f" fsurdat = {q['surfdata']}",
         f" paramfile = {q['paramfile']}",
         f" fsoilordercon = {q['cnp']}",
+        f" fsnowoptics = {q['snow_optics']}",
+        f" fsnowaging = {q['snow_aging']}",
         "! CPL_BYPASS meteorology, CO2 and aerosol (cpl/lnd_import_export.F90 lnd_import)",
         " metdata_type = 'gswp3'",
         f" metdata_bypass = {q['forcing']}",
@@ -90,12 +92,13 @@ def setup_script(*, inputs: Path, domain: Path, usrdat_name: str, years: int, ad
     if ad_spinup:
         lines.append("./xmlchange --append ELM_BLDNML_OPTS='-bgc_spinup on'")
     lines += [
+        "# before case.setup: it builds the namelists, and ELM_USRDAT has no default fsurdat",
+        f"cp {nl} user_nl_elm",
         "./case.setup",
         "# CPL_BYPASS (cpl/lnd_import_export.F90, main/atm2lndType.F90, main/elm_driver.F90): OLMT's way",
         "test -f cmake_macros/universal.cmake || { echo 'no cmake_macros/universal.cmake' >&2; exit 1; }",
         "grep -q -- '-DCPL_BYPASS' cmake_macros/universal.cmake || "
         "echo 'string(APPEND CPPDEFS \" -DCPL_BYPASS\")' >> cmake_macros/universal.cmake",
-        f"cp {nl} user_nl_elm",
         "./preview_namelists",
         "",
     ]
