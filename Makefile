@@ -15,7 +15,7 @@ PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask py
 DS_DEPS := deepspeed
 CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml
 
-.PHONY: all setup sysdeps demo test test-fast bench figures lint clean distclean pretrained
+.PHONY: all setup sysdeps elm-deps demo test test-fast bench figures lint clean distclean pretrained
 all: setup
 
 sysdeps: $(VENV)/.sysdeps
@@ -40,6 +40,17 @@ $(VENV)/.sysdeps:
 	  fi; \
 	fi
 	@mkdir -p $(VENV) && touch $@
+
+# What building ELM itself needs besides the packages above (`elmai elm build`,
+# docs/elm_in_the_loop.md): netCDF-Fortran, LAPACK/BLAS, and CIME's xmllint and Perl XML.
+ELM_APT_PACKAGES := libnetcdff-dev liblapack-dev libblas-dev libxml2-utils libxml-libxml-perl
+elm-deps: sysdeps
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "[elmai] installing ELM build packages: $(ELM_APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ELM_APT_PACKAGES) >/dev/null; \
+	else \
+	  echo "[elmai] not root or no apt-get: install $(ELM_APT_PACKAGES) (HPC: module load netcdf-fortran, lapack)"; \
+	fi
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -90,6 +90,7 @@ def test_machine_files(tmp_path: Path) -> None:
     macros = (folder / "cmake_macros" / f"{e3sm.MACHINE}.cmake").read_text()
     assert "-Wl,--no-as-needed" in macros and "-DOMPI_OMIT_MPI1_COMPAT_DECLS=0" in macros
     assert "-lnetcdff" in macros
+    assert "--bind-to none" in xml  # two cases at once must not share core 0
     # writing it again (a rebuild) replaces the links
     e3sm.write_machine(tmp_path, tmp_path / "inputdata")
     assert (prefix / "include" / "netcdf.h").exists()

@@ -212,7 +212,45 @@ def render_inference(b: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_elm_loop(b: dict[str, Any]) -> str:
+    """bench-results/elm_loop.json: per site, ELM's own spin-up against the AI route, both
+    run by ELM; then the benchmark's figures (build time, cost)."""
+    elm, ai = b["elm_route"], b["ai_route"]
+    em, alone, refined = elm["metrics"], ai["metrics_ai_alone"], ai["metrics_refined"]
+
+    def at(m: dict[str, Any], key: str, k: int) -> str:
+        v = m.get(key)
+        return f"{v[k]:+.2f}" if v is not None and k < len(v) else "-"
+
+    rows = []
+    for k, site in enumerate(b["sites"]):
+        stocks = []
+        for n in ("TOTSOMC", "TOTVEGC"):
+            a, e = refined["last_year"][n][k], em["last_year"][n][k]
+            stocks.append(f"{a / e:.2f}" if e else "-")
+        where = f"{site['site']}: lat {site['lat']:g}, lon {site['lon']:g}"
+        climate = f"{site['t_ann_c']:.1f} C, {site['precip_mm_yr']:.0f} mm"
+        drifts = [at(m, "drift_TOTECOSYSC", k) for m in (em, alone, refined)]
+        rows.append(
+            [f"{where} ({climate})", *drifts, at(refined, "mean_NEE", k), at(em, "mean_NEE", k), *stocks]
+        )
+    header = ["site", "ELM spin-up drift", "AI alone drift", "AI + refine drift", "NEE AI + refine",
+              "NEE ELM spin-up", "TOTSOMC AI/ELM", "TOTVEGC AI/ELM"]  # fmt: skip
+    failures = sum(len(p["problems"]) for p in ai["phases"])
+    warnings = sum(len(p.get("warnings", [])) for p in ai["phases"])
+    o = b["options"]
+    about = (
+        f"Drift: TOTECOSYSC, gC/m2/yr, same forcing year one {o['cycle']}-year cycle apart; "
+        f"NEE: gC/m2/yr (> 0 a source). ELM spin-up: {o['ad_years']} AD + {o['native_years']} native "
+        f"years. ELM from the AI restarts: {failures} balance-check failure(s) or endrun, "
+        f"{warnings} balance warning(s)."
+    )
+    lines = [_source(b) + ":", "", about, "", *table(header, rows), "", *_figure_rows(b["figures"])]
+    return "\n".join(lines)
+
+
 SPECIAL: dict[str, Callable[[dict[str, Any]], str]] = {
+    "elm_loop": render_elm_loop,
     "inference": render_inference,
     "transfer": render_transfer,
 }

@@ -171,6 +171,15 @@ def write_machine(out: Path, inputdata: Path) -> Path:
         <arg name="num_tasks"> -np {{{{ total_tasks }}}}</arg>
       </arguments>
     </mpirun>
+    <!-- Open MPI binds rank 0 of every mpirun to core 0: two site cases run at once would
+         share one core (measured: 51 s instead of 16 s per simulated year each) -->
+    <mpirun mpilib="openmpi">
+      <executable>mpirun</executable>
+      <arguments>
+        <arg name="num_tasks"> -np {{{{ total_tasks }}}}</arg>
+        <arg name="binding"> --bind-to none</arg>
+      </arguments>
+    </mpirun>
     <module_system type="none"/>
     <RUNDIR>{scratch}/$CASE/run</RUNDIR>
     <EXEROOT>{scratch}/$CASE/bld</EXEROOT>
