@@ -1,5 +1,5 @@
 """`elmai elm`: real ELM in the loop. `case` writes the inputs of an ELM site case
-(ICB1850CNPRDCTCBC, CPL_BYPASS) from a testbed world; `build` and `run` (experimental) drive
+(ICB1850CNPRDCTCBC, CPL_BYPASS) from a testbed world; `build` and `run` drive
 E3SM's CIME with them. See docs/elm_in_the_loop.md."""
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = es.add_parser(
         "build",
-        help="EXPERIMENTAL: create and build the CIME case of an `elm case` folder (needs an E3SM checkout)",
-        description="EXPERIMENTAL, untested by elmai's own suite: check the prerequisites, then run "
-        "create_newcase, case_setup.sh and case.build out of tree (OUT/case, OUT/cime_output); the "
-        "E3SM checkout is never modified.",
+        help="create and build the CIME case of an `elm case` folder (needs an E3SM checkout)",
+        description="Check the prerequisites, then run create_newcase, case_setup.sh and case.build "
+        "out of tree (OUT/case, OUT/cime_output) with a CIME machine for this workstation (or --machine); "
+        "the E3SM checkout is never modified. Tested where ELMAI_E3SM names a checkout.",
     )
     b.add_argument("--e3sm", help="E3SM checkout with submodules (default: $ELMAI_E3SM)")
     b.add_argument("--out", required=True, help="the folder `elmai elm case` wrote")
@@ -58,9 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     r = es.add_parser(
         "run",
-        help="EXPERIMENTAL: run a built case for some years, from a cold start or a restart",
-        description="EXPERIMENTAL, untested by elmai's own suite: set STOP_N/REST_N (and finidat), "
-        "then call case.submit.",
+        help="run a built case for some years, from a cold start or a restart",
+        description="Set STOP_N/REST_N, the start date, finidat and AD/native mode, call case.submit, "
+        "collect restarts, h0 files and logs into OUT/runs/LABEL, and fail on ELM's balance-check "
+        "failures or endrun messages (naming the site).",
     )
     r.add_argument("case", help="the CIME case (or the `elm case` folder holding it in case/)")
     r.add_argument("--years", type=int, required=True, help="years to run")

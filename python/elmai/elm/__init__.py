@@ -13,7 +13,9 @@ with CPL_BYPASS and ELM_USRDAT, as OLMT runs it. Modules, one job each:
 * params: the parameter file and the soil-order CNP parameter file
 * namelists: user_nl_elm and the xmlchange script
 * case_inputs: all of the above plus the manifest inputs.json
-* e3sm: prerequisites, build and run drivers (experimental)
+* e3sm: prerequisites, build and run drivers (CIME)
+* snicar: SNICAR's optics and aging tables in ELM's layout
+* loop: ELM's own spin-up against the AI route, both run by ELM
 """
 
 # The E3SM source every name, dimension and unit here was checked against

@@ -1,5 +1,5 @@
-"""EXPERIMENTAL drivers that build and run ELM for a case written by `elmai elm case`, with
-E3SM's CIME. Not exercised in elmai's own tests beyond the prerequisite checks.
+"""Drivers that build and run ELM for a case written by `elmai elm case`, with E3SM's CIME
+(tested where ELMAI_E3SM names a checkout: tests/test_elm_case.py).
 
 Nothing is written into the E3SM checkout: the case, build and run folders are under the
 case's --out folder (CIME builds out of tree; bytecode writing is switched off). On a
