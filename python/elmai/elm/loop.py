@@ -158,7 +158,9 @@ def ai_route(ai: Path, opts: LoopOptions, model: str | None = None) -> dict[str,
     # year gives CTSM's same-forcing-year drift of the AI restart alone
     cycle, cycle_restart = _elm(ai, opts.cycle + 1, "cycle", ai_file, "native", restart_every=opts.cycle)
     refined = ai / "ai_refined.nc"
-    args = ["refine", "--start", str(ai_file), "--end", str(cycle_restart), "--out", str(refined), *common]
+    cycle_h0 = sorted(Path(cycle.folder).glob("*.elm.h0.*.nc"))[: 12 * opts.cycle]  # the cycle's own years
+    args = ["refine", "--start", str(ai_file), "--end", str(cycle_restart), "--out", str(refined), *common,
+            "--history", *map(str, cycle_h0)]  # fmt: skip
     refine_s = _elmai_once(ai, "refine", refined, args + (["--force"] if opts.force else []))
     verify, _ = _elm(ai, opts.cycle + 1, "verify", refined, "native")
     return {
