@@ -133,8 +133,9 @@ def _elmai_once(folder: Path, name: str, output: Path, args: list[str]) -> float
 
 def elm_route(spin: Path, opts: LoopOptions) -> dict[str, Any]:
     """ELM's own spin-up: AD from a cold start, then native from the AD restart."""
-    ad, ad_restart = _elm(spin, opts.ad_years, "ad", None, "ad")
-    native, _ = _elm(spin, opts.native_years, "native", ad_restart, "native")
+    # labels carry the lengths: a longer spin-up is a new run beside the shorter one
+    ad, ad_restart = _elm(spin, opts.ad_years, f"ad_{opts.ad_years}y", None, "ad")
+    native, _ = _elm(spin, opts.native_years, f"native_{opts.native_years}y", ad_restart, "native")
     h0 = sorted(Path(native.folder).glob("*.elm.h0.*.nc"))[-12 * (opts.cycle + 1) :]
     return {"phases": [asdict(ad), asdict(native)], "metrics": site_metrics(h0, opts.cycle)}
 
