@@ -76,7 +76,7 @@ def test_run_steps(tmp_path: Path) -> None:
     warm = [s.argv for s in e3sm.run_steps(tmp_path, 21, r, restart_every=20)]
     assert "REST_N=20" in warm[0][1] and "STOP_N=21" in warm[0][1]
     assert warm[1] == ["./xmlchange", "ELM_FORCE_COLDSTART=off,RUN_STARTDATE=0041-01-01"]
-    assert warm[-1] == ["./case.submit"]
+    assert warm[-1] == ["./case.submit", "--no-batch"]
 
 
 NO_NETCDF_DEV = shutil.which("nc-config") is None or shutil.which("nf-config") is None

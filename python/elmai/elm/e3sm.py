@@ -355,7 +355,9 @@ def run_steps(
     opts = _bldnml_opts(case, mode)
     if opts is not None:
         steps.append(Step("xmlchange_mode", ["./xmlchange", f"ELM_BLDNML_OPTS={opts}"], case))
-    steps.append(Step("case_submit", ["./case.submit"], case))
+    # --no-batch: ELM runs in the foreground (a no-op on a workstation; inside an HPC allocation
+    # it runs there instead of queueing a job elm run could not wait for)
+    steps.append(Step("case_submit", ["./case.submit", "--no-batch"], case))
     return steps
 
 
