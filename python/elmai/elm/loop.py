@@ -56,10 +56,8 @@ def _annual_means(files: list[Path], names: tuple[str, ...]) -> dict[str, np.nda
     import netCDF4
 
     files = sorted(files)
-    years = len(files) // 12
-    out = {n: np.zeros((years, 0)) for n in names}
     rows: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for y in range(years):
+    for y in range(len(files) // 12):
         acc: dict[str, np.ndarray] = {}
         for f in files[12 * y : 12 * (y + 1)]:
             with netCDF4.Dataset(f) as d:
@@ -67,9 +65,7 @@ def _annual_means(files: list[Path], names: tuple[str, ...]) -> dict[str, np.nda
                     acc[n] = acc.get(n, 0.0) + np.ma.filled(d[n][0].astype(np.float64), np.nan) / 12.0
         for n in names:
             rows[n].append(acc[n])
-    for n in names:
-        out[n] = np.array(rows[n])
-    return out
+    return {n: np.array(rows[n]) for n in names}
 
 
 def site_metrics(files: list[Path], cycle: int) -> dict[str, Any]:
