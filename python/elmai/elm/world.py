@@ -39,14 +39,9 @@ class TestbedRun:
     def setup(self) -> dict[str, Any]:
         """The `testbed_*` set-up of the run (resolution, seed, supplement_nutrients, ...),
         from its first restart; {} when it has none."""
-        if not self.restarts:
-            return {}
-        from elmai.testbed.restart import read_setup
+        from elmai.testbed.restart import setup_or_empty
 
-        try:
-            return read_setup(self.restarts[0])
-        except VariableNotFoundError:
-            return {}
+        return setup_or_empty(self.restarts[0]) if self.restarts else {}
 
 
 def _one(folder: Path, pattern: str, what: str) -> Path:

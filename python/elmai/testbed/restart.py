@@ -528,6 +528,15 @@ def read_setup(path: str | os.PathLike[str]) -> dict[str, Any]:
     return setup
 
 
+def setup_or_empty(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """read_setup, or {} for a file the testbed did not write (the caller's own options or
+    defaults apply then)."""
+    try:
+        return read_setup(path)
+    except VariableNotFoundError:
+        return {}
+
+
 def natural_columns(r: Any, ngrid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Through the subgrid maps (never by position): the natural-vegetation column of each
     gridcell (the first topounit's), and the pfts on those columns with their gridcell.

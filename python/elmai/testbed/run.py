@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from elmai.checks import check_balance
-from elmai.errors import InvalidArgumentError, VariableNotFoundError
+from elmai.errors import InvalidArgumentError
 from elmai.io.elm_names import CTC_POOLS, ISTSOIL
 from elmai.io.elm_params import CTC_PARAMETERS, PFT_PARAMETERS, ElmParams, default_params, read_params
 from elmai.io.netcdf_writer import write_netcdf
@@ -19,7 +19,7 @@ from elmai.testbed.climate import DAYS_IN_MONTH
 from elmai.testbed.dynamics import State
 from elmai.testbed.files import write_forcing, write_surface
 from elmai.testbed.history import history_name, write_history
-from elmai.testbed.restart import read_setup, read_testbed_state, restart_name, write_testbed_restart
+from elmai.testbed.restart import read_testbed_state, restart_name, setup_or_empty, write_testbed_restart
 from elmai.testbed.world import World
 
 # CLM5's spin-up criterion: < 3% of land area with |dTOTECOSYSC/dt| > 1 gC/m2/yr. The drift
@@ -94,14 +94,6 @@ def write_params(path: str | os.PathLike[str], params: ElmParams) -> None:
                  format="NETCDF3_CLASSIC")  # fmt: skip
 
 
-def _layout_setup(path: str | os.PathLike[str]) -> dict:
-    """The layout options a testbed restart was written with (none for other files)."""
-    try:
-        return read_setup(path)
-    except VariableNotFoundError:  # not a testbed restart: the caller's options, or the defaults
-        return {}
-
-
 FORCING_FORMS = ("monthly", "cpl_bypass", "datm")
 
 
@@ -164,7 +156,7 @@ def run_testbed(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    earlier = _layout_setup(start_from) if start_from else {}
+    earlier = setup_or_empty(start_from) if start_from else {}
     if params_file is None and earlier.get("params_file") and Path(str(earlier["params_file"])).exists():
         params_file = str(earlier["params_file"])
     params = read_params(params_file) if params_file else default_params()
