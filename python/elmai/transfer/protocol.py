@@ -220,9 +220,11 @@ def _trained_on_target(
 
 
 def _source_config(checkpoint: Path) -> dict:
-    import torch
+    """The source model's training config (through the checked loader: a file that is not a
+    best.pt is named), less what belongs to its own run."""
+    from elmai.training.trainer import load_model
 
-    cfg = dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["config"])
+    cfg = load_model(checkpoint)[1].to_dict()
     for key in ("dataset", "out", "init", "max_minutes", "max_steps"):
         cfg.pop(key, None)
     return cfg
