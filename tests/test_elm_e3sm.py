@@ -120,3 +120,13 @@ def test_site_metrics_from_h0(tmp_path: Path) -> None:
     assert out["years"] == cycle + 1
     assert np.allclose(out["drift_TOTECOSYSC"], [3.0, 3.0], atol=1e-3)
     assert np.allclose(out["mean_NEE"], [1e-7 * SECONDS_PER_YEAR, -1e-7 * SECONDS_PER_YEAR], rtol=1e-5)
+
+
+def test_steps_log_everything_and_echo_cime_milestones(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    script = "echo 'Building mct with output to file x'; echo 'noise'; echo 'Component mct build complete'"
+    e3sm._execute([e3sm.Step("build", ["bash", "-c", script], tmp_path)], tmp_path / "logs")
+    out = capsys.readouterr().out
+    assert "Building mct" in out and "Component mct build complete" in out and "noise" not in out
+    assert (tmp_path / "logs" / "build.log").read_text().splitlines()[1] == "noise"
+    with pytest.raises(e3sm.RunError, match="see .*failing.log"):
+        e3sm._execute([e3sm.Step("failing", ["bash", "-c", "exit 3"], tmp_path)], tmp_path / "logs")

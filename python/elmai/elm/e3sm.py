@@ -233,19 +233,34 @@ def build_steps(e3sm: Path, out: Path, machine: str | None, mpilib: str) -> list
     ]
 
 
-def _execute(steps: list[Step], logs: Path) -> None:
-    logs.mkdir(parents=True, exist_ok=True)
-    import getpass
+# CIME's own milestones, echoed while a step runs (the rest goes to the step's log only)
+_PROGRESS = ("Building ", "Component ", "Total build time", "MODEL BUILD HAS FINISHED", "MODEL EXECUTION",
+             "ERROR", "Creating Case directory", "Creating batch scripts")  # fmt: skip
 
+
+def _execute(steps: list[Step], logs: Path) -> None:
+    """Run the steps in order, each into logs/<name>.log, echoing CIME's milestones (which
+    component is building, done, model execution) so that a 4-minute build shows progress."""
+    import getpass
+    import time
+
+    logs.mkdir(parents=True, exist_ok=True)
     # no __pycache__ in the checkout; CIME records $USER, which containers often leave unset
     env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "USER": os.environ.get("USER") or getpass.getuser()}
     for step in steps:
         log = logs / f"{step.name}.log"
         print(f"elmai elm: {step.name} (log: {log})", flush=True)
+        t0 = time.time()
         with open(log, "w") as f:
-            rc = subprocess.run(
-                step.argv, cwd=step.cwd, stdout=f, stderr=subprocess.STDOUT, env=env
-            ).returncode
+            proc = subprocess.Popen(
+                step.argv, cwd=step.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                f.write(line)
+                if line.lstrip().startswith(_PROGRESS):
+                    print(f"  [{time.time() - t0:5.0f} s] {line.strip()[:150]}", flush=True)
+            rc = proc.wait()
         if rc != 0:
             raise RunError(f"{step.name} failed (exit {rc}); see {log}")
 
