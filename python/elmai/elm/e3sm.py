@@ -258,7 +258,7 @@ def _execute(steps: list[Step], logs: Path) -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
                 f.write(line)
-                if line.lstrip().startswith(_PROGRESS):
+                if any(marker in line for marker in _PROGRESS):  # CIME prefixes some with a time stamp
                     print(f"  [{time.time() - t0:5.0f} s] {line.strip()[:150]}", flush=True)
             rc = proc.wait()
         if rc != 0:
