@@ -245,7 +245,15 @@ def render_elm_loop(b: dict[str, Any]) -> str:
         f"years. ELM from the AI restarts: {failures} balance-check failure(s) or endrun, "
         f"{warnings} balance warning(s)."
     )
-    lines = [_source(b) + ":", "", about, "", *table(header, rows), "", *_figure_rows(b["figures"])]
+    drift = {k: m.get("drift_TOTECOSYSC", []) for k, m in (("elm", em), ("ai", refined))}
+    spin_years = o["ad_years"] + o["native_years"]
+    ai_years = o["early_years"] + 2 * (o["cycle"] + 1)
+    summary = (
+        f"After AI + refine ({ai_years} ELM years) the drift is "
+        f"{' and '.join(f'{abs(v):.2f}' for v in drift['ai'])} gC/m2/yr; after ELM's own {spin_years}-year "
+        f"spin-up {' and '.join(f'{abs(v):.2f}' for v in drift['elm'])} gC/m2/yr."
+    )
+    lines = [_source(b) + ":", "", about, summary, "", *table(header, rows), "", *_figure_rows(b["figures"])]
     return "\n".join(lines)
 
 
