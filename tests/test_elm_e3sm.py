@@ -16,7 +16,7 @@ import pytest
 from elmai.elm import e3sm
 from elmai.errors import InvalidArgumentError
 
-SITES = ["site 1 (lat 37, lon 111)", "site 2 (lat 7, lon 359)"]
+SITES = [("site 1 (lat 37, lon 111)", 37.0, 111.0), ("site 2 (lat 7, lon 359)", 7.0, 359.0)]
 
 # as ELM writes them (write(iulog,*) puts a leading blank and list-directed spacing)
 LOG = """\

@@ -394,15 +394,18 @@ def _lnd_log(rundir: Path, since: float) -> str:
     return gzip.open(last, "rt").read() if last.suffix == ".gz" else last.read_text()
 
 
-def _site_names(case: Path) -> list[str]:
+Site = tuple[str, float, float]  # name, lat, lon
+
+
+def _sites(case: Path) -> list[Site]:
     try:
         sites = _case_inputs(case.parent).get("sites", [])
     except InputNotFoundError:
         return []
-    return [f"site {s['site']} (lat {s['lat']:g}, lon {s['lon']:g})" for s in sites]
+    return [(f"site {s['site']} (lat {s['lat']:g}, lon {s['lon']:g})", s["lat"], s["lon"]) for s in sites]
 
 
-def problems_in_log(text: str, sites: list[str]) -> tuple[list[str], list[str]]:
+def problems_in_log(text: str, sites: list[Site]) -> tuple[list[str], list[str]]:
     """(failures, warnings) in ELM's land log. Failures: the balance errors that stop ELM
     (EcosystemBalanceCheckMod 'column cbalance error = ...', 'grid nbalance error', ...),
     endrun and 'elm model is stopping'. Warnings: BalanceCheckMod's 'WARNING: ... balance
@@ -430,17 +433,10 @@ def problems_in_log(text: str, sites: list[str]) -> tuple[list[str], list[str]]:
     return failures, warnings
 
 
-def _nearest_site(lat: float, lon: float, sites: list[str]) -> str:
-    import re
-
-    best, name = float("inf"), f"lat {lat:g}, lon {lon:g}"
-    for s in sites:
-        m = re.search(r"lat ([-\d.]+), lon ([-\d.]+)", s)
-        if m:
-            d = (float(m.group(1)) - lat) ** 2 + ((float(m.group(2)) - lon + 180) % 360 - 180) ** 2
-            if d < best:
-                best, name = d, s
-    return name
+def _nearest_site(lat: float, lon: float, sites: list[Site]) -> str:
+    if not sites:
+        return f"lat {lat:g}, lon {lon:g}"
+    return min(sites, key=lambda s: (s[1] - lat) ** 2 + ((s[2] - lon + 180) % 360 - 180) ** 2)[0]
 
 
 @dataclass
@@ -514,7 +510,7 @@ def run(
     _execute(steps, where.parent / "logs" / label)
     wall = time.time() - t0
     text = _lnd_log(rundir, t0)
-    problems, warnings = problems_in_log(text, _site_names(where))
+    problems, warnings = problems_in_log(text, _sites(where))
     finished = "Successfully wrote out restart data" in text or "SUCCESSFUL TERMINATION" in text
     dest = _collect(where, rundir, t0, label)
     record = RunRecord(

@@ -23,9 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from elmai.elm import e3sm
+from elmai.io.history import annual_means
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 FLUXES = ("NEE", "GPP")
@@ -51,28 +50,11 @@ class Phase:
     warnings: list[str] = field(default_factory=list)
 
 
-def _annual_means(files: list[Path], names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """{name: (years, sites)} annual means of monthly h0 files (12 per year, in order)."""
-    import netCDF4
-
-    files = sorted(files)
-    rows: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for y in range(len(files) // 12):
-        acc: dict[str, np.ndarray] = {}
-        for f in files[12 * y : 12 * (y + 1)]:
-            with netCDF4.Dataset(f) as d:
-                for n in names:
-                    acc[n] = acc.get(n, 0.0) + np.ma.filled(d[n][0].astype(np.float64), np.nan) / 12.0
-        for n in names:
-            rows[n].append(acc[n])
-    return {n: np.array(rows[n]) for n in names}
-
-
 def site_metrics(files: list[Path], cycle: int) -> dict[str, Any]:
     """Per site: TOTECOSYSC/TOTSOMC/TOTVEGC drift (gC/m2/yr, same forcing year one cycle
     apart), mean NEE and GPP over the first cycle (gC/m2/yr; NEE > 0 is a source), and
     the stocks' annual means of the last year."""
-    means = _annual_means(files, STOCKS + FLUXES)
+    means = annual_means(sorted(files), STOCKS + FLUXES)
     years = means["TOTECOSYSC"].shape[0]
     result: dict[str, Any] = {"years": years}
     if years >= cycle + 1:
@@ -138,13 +120,12 @@ def elm_route(spin: Path, opts: LoopOptions) -> dict[str, Any]:
 
 def ai_route(ai: Path, opts: LoopOptions, model: str | None = None) -> dict[str, Any]:
     """Early ELM run, AI restart, one ELM cycle, refine, ELM verification (cycle + 1 years)."""
-    inputs = ai
     early, early_restart = _elm(ai, opts.early_years, "early", None, "native")
-    surf = next(inputs.glob("surfdata_*.nc"))
-    common = ["--params", str(inputs / "clm_params.nc")]
+    surf = next(ai.glob("surfdata_*.nc"))
+    common = ["--params", str(ai / "clm_params.nc")]
     ai_file = ai / "ai_restart.nc"
     args = ["spinup", "--restart", str(early_restart), "--out", str(ai_file), "--surfdata", str(surf),
-            "--forcing", str(inputs / "cpl_bypass"), "--history",
+            "--forcing", str(ai / "cpl_bypass"), "--history",
             *map(str, sorted(Path(early.folder).glob("*.elm.h0.*.nc"))), *common]  # fmt: skip
     if model:
         args += ["--model", model]

@@ -46,6 +46,24 @@ def files_before(folder: str | os.PathLike[str], year: int | None, max_years: in
     return keep
 
 
+def annual_means(files: Sequence[str | os.PathLike[str]], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """{name: (years, ...)} annual means of monthly h0 files, 12 per year in the given order
+    (spval/missing as NaN); a trailing partial year is left out."""
+    import netCDF4
+
+    files = list(files)
+    rows: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for y in range(len(files) // 12):
+        acc: dict[str, np.ndarray] = {}
+        for f in files[12 * y : 12 * (y + 1)]:
+            with netCDF4.Dataset(f) as d:
+                for n in names:
+                    acc[n] = acc.get(n, 0.0) + np.ma.filled(d[n][0].astype(np.float64), np.nan) / 12.0
+        for n in names:
+            rows[n].append(acc[n])
+    return {n: np.array(rows[n]) for n in names}
+
+
 def _cells_index(f, lat: np.ndarray, lon: np.ndarray, path: Path) -> tuple:
     """Index into the file's horizontal dims for each cell (nearest point), as the forcing
     readers match cells."""

@@ -118,6 +118,7 @@ def ctsm_criteria_from_h0(files: list, cycle: int) -> tuple[dict[str, dict], flo
     drifting > 1 gC/m2/yr). `files`: at least 12 (cycle + 1) monthly files, in order."""
     import netCDF4
 
+    from elmai.io.history import annual_means
     from elmai.testbed.run import CRITERION_GC_M2_YR
 
     files = sorted(files)
@@ -128,13 +129,7 @@ def ctsm_criteria_from_h0(files: list, cycle: int) -> tuple[dict[str, dict], flo
     names = ("TOTECOSYSC", "TOTSOMC", "TOTVEGC", "GPP", "TLAI")
 
     def annual(months: list) -> dict[str, np.ndarray]:
-        sums: dict[str, np.ndarray] = {}
-        for f in months:
-            with netCDF4.Dataset(f) as d:
-                for n in names:
-                    v = np.ma.filled(d[n][0].astype(np.float64), np.nan)
-                    sums[n] = sums.get(n, 0.0) + v / 12.0
-        return sums
+        return {n: v[0] for n, v in annual_means(months, names).items()}
 
     with netCDF4.Dataset(files[0]) as d:
         land = (
