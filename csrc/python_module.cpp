@@ -298,29 +298,36 @@ py::dict check_restart_py(const std::string& path, const py::dict& o) {
   if (o.contains("deadwood")) opt.deadwood = o["deadwood"].cast<std::vector<std::string>>();
   if (o.contains("spinup_mortality_factor"))
     opt.spinup_mortality_factor = o["spinup_mortality_factor"].cast<double>();
+  if (o.contains("soil_filter_landunits"))
+    opt.soil_filter_landunits = o["soil_filter_landunits"].cast<std::vector<int>>();
   elmai::CheckReport r;
   {
     py::gil_scoped_release release;
     r = elmai::check_restart(path, opt);
   }
-  py::list failures;
-  for (const auto& f : r.failures) {
-    py::dict d;
-    d["rule"] = f.rule;
-    d["variable"] = f.variable;
-    d["where"] = f.where;
-    d["index"] = f.index;
-    d["gridcell"] = f.gridcell;
-    d["lat"] = f.lat;
-    d["lon"] = f.lon;
-    d["value"] = f.value;
-    d["expected"] = f.expected;
-    d["message"] = f.message;
-    failures.append(d);
-  }
+  auto as_list = [](const std::vector<elmai::CheckFailure>& found) {
+    py::list out;
+    for (const auto& f : found) {
+      py::dict d;
+      d["rule"] = f.rule;
+      d["variable"] = f.variable;
+      d["where"] = f.where;
+      d["index"] = f.index;
+      d["gridcell"] = f.gridcell;
+      d["lat"] = f.lat;
+      d["lon"] = f.lon;
+      d["value"] = f.value;
+      d["expected"] = f.expected;
+      d["message"] = f.message;
+      out.append(d);
+    }
+    return out;
+  };
   py::dict out;
   out["path"] = r.path;
-  out["failures"] = failures;
+  out["failures"] = as_list(r.failures);
+  out["warnings"] = as_list(r.warnings);
+  out["warning_counts"] = r.warning_counts;
   out["counts"] = r.counts;
   out["rules_run"] = r.rules_run;
   out["rules_skipped"] = r.rules_skipped;

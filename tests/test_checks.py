@@ -209,13 +209,20 @@ def test_soil_cn(clean: Path, tmp_path: Path) -> None:
 
 def test_soil_cp(clean: Path, tmp_path: Path) -> None:
     """Soil C:P floats in ELM CNP (no bound in the source): within stoichiometry_factor (2)
-    of cn_s x np_s_new it passes, beyond it fails."""
+    of cn_s x np_s_new it is silent, beyond it warns at the cell and the file still passes;
+    no P at all where the pool holds carbon warns too."""
     c = soil_column(clean)
-    assert check_restart(inject(clean, tmp_path, "soil4p_vr", (c, 0), lambda x: x * 0.9)).ok
+    quiet = check_restart(inject(clean, tmp_path, "soil4p_vr", (c, 0), lambda x: x * 0.9))
+    assert quiet.ok and not quiet.warnings
     report = check_restart(inject(clean, tmp_path, "soil4p_vr", (c, 0), lambda x: x * 0.3))
-    assert_names_cell(report, "soil_cp", "soil4p_vr", f"column={c}, levgrnd=0")
-    assert report.counts["soil_cp"] == 1
-    assert report.failures[0].expected == pytest.approx(default_params().soil_cp_initial[3])
+    assert report.ok and report.counts["soil_cp"] == 0
+    assert report.warning_counts["soil_cp"] == 1
+    hit = report.warnings[0]
+    assert (hit.rule, hit.variable, hit.where) == ("soil_cp", "soil4p_vr", f"column={c}, levgrnd=0")
+    assert hit.expected == pytest.approx(default_params().soil_cp_initial[3])
+    assert "warning soil_cp: soil4p_vr" in report.table()
+    none = check_restart(inject(clean, tmp_path, "soil4p_vr", (c, 0), 0.0))
+    assert none.ok and none.warning_counts["soil_cp"] == 1 and "no p where" in none.warnings[0].message
 
 
 def test_plant_cn_and_cp(clean: Path, tmp_path: Path) -> None:
@@ -310,12 +317,30 @@ def test_xsmrpool_may_be_negative(clean: Path) -> None:
 
 
 def test_spinup_state(clean: Path, tmp_path: Path) -> None:
-    report = check_restart(inject(clean, tmp_path, "spinup_state", None, np.int32(1)))
-    assert_names_cell(report, "spinup_state", "spinup_state", "")
-    assert "look like a normal-mode state" in report.table()
+    """spinup_state is ELM's: 0 or 1. An AD file passes whatever its soil4 share (ELM's
+    soil4 seed dominates cold, young soils); its scalaravg_col of 0 (ELM's own before AD
+    year 20) warns that it cannot leave AD yet; a negative one fails at its cell."""
+    ad = inject(clean, tmp_path, "spinup_state", None, np.int32(1))
+    report = check_restart(ad)
+    assert report.ok, report.table()
+    assert "AD restart (spinup_state 1)" in report.notes["spinup_state"]
+    assert "soil4 holds" in report.notes["spinup_state"]
+    wrong = check_restart(inject(clean, tmp_path, "spinup_state", None, np.int32(2)))
+    assert_names_cell(wrong, "spinup_state", "spinup_state", "")
     # a normal-mode file with little soil4 is a young spin-up, not an error
     young = inject(clean, tmp_path, "soil4c_vr", (slice(None), slice(None)), lambda x: x / 100.0)
     assert check_restart(young).counts["spinup_state"] == 0
+    c = soil_column(clean)
+    for value, failing in ((0.0, False), (-0.5, True)):
+        path = inject(clean, tmp_path, "scalaravg_col", (c, slice(None)), value)
+        with netCDF4.Dataset(path, "r+") as ds:
+            ds.variables["spinup_state"].assignValue(np.int32(1))
+        report = check_restart(path)
+        if failing:
+            assert_names_cell(report, "spinup_state", "scalaravg_col", f"column={c}, levgrnd=0")
+        else:
+            assert report.ok and report.warning_counts["spinup_state"] >= 1
+            assert "cannot leave AD before year 20" in report.notes["spinup_state"]
 
 
 def test_parity_with_numpy_reference(clean: Path, tmp_path: Path) -> None:

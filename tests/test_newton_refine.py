@@ -120,8 +120,10 @@ def test_cli_refine_and_its_errors(perturbed: dict, tmp_path: Path) -> None:
     ad = tmp_path / "ad"
     run_testbed(ad, resolution=10.0, years=CYCLE, forcing_years=CYCLE, spinup="ad", progress=False)
     ad_start = ad / f"elmai_testbed.elm.r.{CYCLE + 1:04d}-01-01-00000.nc"
-    with pytest.raises(ElmaiError, match="AD-mode"):
-        refine_spinup(ad_start, end, tmp_path / "y.nc")
+    # an AD-mode start is the AD route's (ELM leaves AD when the cycle starts); the cycle
+    # itself must be native
+    with pytest.raises(ElmaiError, match="AD-mode.*native mode"):
+        refine_spinup(start, ad_start, tmp_path / "y.nc", years=CYCLE)
     other = tmp_path / "coarse"
     run_testbed(other, resolution=20.0, years=CYCLE * 2, forcing_years=CYCLE, progress=False)
     with pytest.raises(ElmaiError, match="not the same grid"):

@@ -16,9 +16,14 @@ FAILURE = 1  # exit status of failed checks and runtime errors
 
 
 class ElmaiError(Exception):
-    """Base class of every elmai error."""
+    """Base class of every elmai error. `details`: further lines (one per failed check,
+    say) the CLI prints under the one-line message, each on its own line."""
 
     exit_code = FAILURE
+
+    def __init__(self, *args: object, details: list[str] | None = None) -> None:
+        super().__init__(*args)
+        self.details = list(details or [])
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else ""

@@ -1,11 +1,14 @@
 // Static validation of an ELM restart before an expensive run: every value finite (NaN
 // allowed only in the named diagnostics ELM itself leaves NaN), pools non-negative (but
-// the signed ones, xsmrpool), fixed soil C:N, floating soil C:P within a factor of its
-// initial value, plant stoichiometry within PFT bounds, ELM's pft and column totals equal
-// to their terms, subgrid weights summing to 1, pools zero where a PFT is absent (but
-// ELM's cold-start seeds), spinup_state consistent with the pools. Fill values (ELM's
-// spval, 1e36) are recognised and never flagged. The ELM vocabulary (which totals, their
-// terms, the seeds, the NaN diagnostics) comes from the caller (elmai.io.elm_names).
+// the signed ones, xsmrpool), fixed soil C:N, floating soil C:P near its initial value (a
+// warning: ELM bounds it nowhere), plant stoichiometry within PFT bounds, ELM's pft and
+// column totals equal to their terms on the columns ELM's summaries cover (its soil
+// filter), subgrid weights summing to 1, pools zero where a PFT is absent (but ELM's
+// cold-start seeds), spinup_state 0 or 1 and an AD file's scalaravg_col valid (0 before AD
+// year 20 is ELM's own and only warns: such a file cannot leave AD yet). Fill values
+// (ELM's spval, 1e36) are recognised and never flagged. The ELM vocabulary (which totals,
+// their terms, the seeds, the NaN diagnostics, the soil filter) comes from the caller
+// (elmai.io.elm_names).
 #pragma once
 
 #include <cstdint>
@@ -31,7 +34,9 @@ struct CheckOptions {
                                        // [cp/f, cp*f], f = stoichiometry_factor (empty: median)
   std::map<std::string, std::vector<double>> pft_params;  // leafcn, frootcn, ... by PFT type
   std::vector<double> dzsoi_decomp;    // BGC layer thicknesses (m)
-  double normal_passive_fraction = 0.3;  // AD files whose soil4 share exceeds this are flagged
+  // Landunit types (cols1d_ityplun) of ELM's soil filter (filterMod: is_soil or is_crop):
+  // the columns and pfts whose totals ELM's summaries recompute. Empty: every column.
+  std::vector<int> soil_filter_landunits;
   int max_per_rule = 50;               // failures kept per rule (all are counted)
   std::vector<std::string> nan_allowed;    // variables where NaN is ELM's (diagnostics)
   std::vector<std::string> signed_pools;   // pools never flagged negative (xsmrpool)
@@ -58,6 +63,9 @@ struct CheckReport {
   std::vector<std::string> rules_run;
   std::map<std::string, std::string> rules_skipped;  // rule -> why
   std::map<std::string, std::string> notes;          // rule -> what it covered
+  // Findings that do not fail the file (ELM runs on them): up to max_per_rule per rule
+  std::vector<CheckFailure> warnings;
+  std::map<std::string, std::int64_t> warning_counts;
   bool ok() const;
 };
 

@@ -2,7 +2,9 @@
 
 Rules: finite, non_negative, soil_cn, soil_cp, plant_cn, plant_cp, totals,
 subgrid_weights, absent_pft_pools, spinup_state (docs/checks.md describes each, with the
-E3SM source of every exception). ELM's vocabulary (the NaN diagnostics, the totals and
+E3SM source of every exception). A rule fails a file only on evidence that ELM would
+fail on it too; what ELM runs on but a user should know (soil C:P far from its start, an
+AD file that cannot leave AD yet) is a warning. ELM's vocabulary (the NaN diagnostics, the totals and
 their terms, the cold-start seeds, the signed pools) comes from elmai.io.elm_names and is
 passed to the compiled core as options.
 """
@@ -44,6 +46,10 @@ class RestartCheckReport:
     rules_run: list[str]
     rules_skipped: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # rule -> what it covered
+    # findings ELM runs on (floating soil C:P far from its start, AD scalaravg_col not yet
+    # accumulated): reported, never failing the file
+    warnings: list[CheckFailure] = field(default_factory=list)
+    warning_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -58,24 +64,35 @@ class RestartCheckReport:
         lines = [f"{self.path}: {'OK' if self.ok else 'FAILED'}"]
         for rule in self.rules_run:
             n = self.counts.get(rule, 0)
-            lines.append(f"  {'ok  ' if n == 0 else 'FAIL'} {rule:<17} {n:>8} failure(s)")
+            w = self.warning_counts.get(rule, 0)
+            warned = f", {w} warning(s)" if w else ""
+            lines.append(f"  {'ok  ' if n == 0 else 'FAIL'} {rule:<17} {n:>8} failure(s){warned}")
         for rule, why in self.rules_skipped.items():
             lines.append(f"  skip {rule:<17} ({why})")
         for rule, note in self.notes.items():
             if rule not in self.rules_skipped:
                 lines.append(f"  note {rule:<17} {note}")
-        for rule in self.rules_run:
-            shown = [f for f in self.failures if f.rule == rule][:limit]
-            for f in shown:
-                place = f"gridcell {f.gridcell} (lat {f.lat:.2f}, lon {f.lon:.2f})" if f.gridcell >= 0 else ""
-                lines.append(
-                    f"    {rule}: {f.variable}[{f.where}] = {f.value:.6g} (expected {f.expected:.6g}) "
-                    f"{place}: {f.message}"
-                )
-            more = self.counts.get(rule, 0) - len(shown)
-            if shown and more > 0:
-                lines.append(f"    {rule}: ... and {more} more")
+        findings = (("", self.failures, self.counts), ("warning ", self.warnings, self.warning_counts))
+        for kind, found, counts in findings:
+            for rule in self.rules_run:
+                shown = [f for f in found if f.rule == rule][:limit]
+                lines += [f"    {kind}{rule}: {describe(f)}" for f in shown]
+                more = counts.get(rule, 0) - len(shown)
+                if shown and more > 0:
+                    lines.append(f"    {kind}{rule}: ... and {more} more")
         return "\n".join(lines)
+
+    def failure_lines(self, limit: int = 10) -> list[str]:
+        """One line per failure (the first `limit`), each naming variable, cell and rule."""
+        out = [f"{f.rule}: {describe(f)}" for f in self.failures[:limit]]
+        more = sum(self.counts.values()) - len(out)
+        return out + ([f"... and {more} more failure(s)"] if more > 0 else [])
+
+
+def describe(f: CheckFailure) -> str:
+    """A finding as one line: variable, where, value, expected, gridcell and why."""
+    place = f" gridcell {f.gridcell} (lat {f.lat:.2f}, lon {f.lon:.2f})" if f.gridcell >= 0 else ""
+    return f"{f.variable}[{f.where}] = {f.value:.6g} (expected {f.expected:.6g}){place}: {f.message}"
 
 
 def check_restart(
@@ -92,8 +109,8 @@ def check_restart(
 ) -> RestartCheckReport:
     """Validate a restart. `params` (default: ELM's, see elmai.io.elm_params) gives the soil
     C:N, the initial soil C:P (cn_s x np_s_new) and the PFT stoichiometry; `soil_cp`
-    overrides the initial soil C:P. Soil C:P floats in ELM CNP: it passes within
-    [cp / stoichiometry_factor, cp * stoichiometry_factor]. `spinup_mortality_factor` is the
+    overrides the initial soil C:P. Soil C:P floats in ELM CNP: outside
+    [cp / stoichiometry_factor, cp * stoichiometry_factor] it warns. `spinup_mortality_factor` is the
     one of the run that wrote the file (OLMT: 10): dead-wood seeds on zero-weight pfts may
     be scaled by it (AD exit)."""
     p = params or default_params()
@@ -118,6 +135,7 @@ def check_restart(
         "seed_nutrients": N.seed_nutrients(),
         "deadwood": [f"{d}{e}" for d in N.ELM_DEADWOOD_POOLS for e in N.ELEMENTS],  # not storage/xfer
         "spinup_mortality_factor": float(spinup_mortality_factor),
+        "soil_filter_landunits": list(N.BGC_LANDUNITS),
     }
     raw = _core.check_restart(os.fspath(path), options)
     return RestartCheckReport(
@@ -127,4 +145,6 @@ def check_restart(
         rules_run=list(raw["rules_run"]),
         rules_skipped=dict(raw["rules_skipped"]),
         notes=dict(raw.get("notes", {})),
+        warnings=[CheckFailure(**f) for f in raw.get("warnings", [])],
+        warning_counts=dict(raw.get("warning_counts", {})),
     )

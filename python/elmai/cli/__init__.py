@@ -31,6 +31,8 @@ from elmai.cli import (
 )
 from elmai.errors import ElmaiError
 
+MAX_DETAIL_LINES = 20  # lines under an error's message (its failed checks, one each)
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, with its usage errors in elmai's one-line form (exit status 2). Subcommand
@@ -87,6 +89,8 @@ def _run(args: argparse.Namespace) -> int:
         if _debug():
             raise
         print(f"elmai: error: {_one_line(str(e))}", file=sys.stderr)
+        for line in getattr(e, "details", [])[:MAX_DETAIL_LINES]:
+            print(f"  {_one_line(line)}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError:  # output piped into `head` and friends
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

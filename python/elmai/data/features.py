@@ -58,6 +58,9 @@ class CellPools:
     gridcell: np.ndarray | None = None  # (ncell,) restart gridcell of each cell
     column_weight: np.ndarray | None = None  # (ncell,) the column's fraction of its gridcell
     layout: dict[str, int] | None = None  # what elmai leaves alone (see read_cell_pools)
+    # (ncell, NLEVDECOMP) scalaravg_col as the file holds it (0 before AD year 20): what
+    # ELM divides an AD file's pools by when it leaves AD
+    scalaravg_file: np.ndarray | None = None
 
 
 def _scalar(r, name: str, default: int = 0) -> int:
@@ -105,9 +108,10 @@ def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
         weight = np.where(present, sub.pft_weight_column[safe], 0.0)
         soil = np.stack([r.read(n)[veg_col, : N.NLEVDECOMP] for n in SOIL_VARS], axis=-1)
         state = _scalar(r, "spinup_state")
-        scalaravg = None
+        scalaravg = scalaravg_file = None
         if "scalaravg_col" in r:
             s = r.read("scalaravg_col")[veg_col, : N.NLEVDECOMP]
+            scalaravg_file = s
             # ELM accumulates it in AD years 20-40 only: 1e36 (never set) is no scalar
             if s.size and np.isfinite(s).all() and (s > 0).all() and (s < 1e30).all():
                 scalaravg = s
@@ -137,7 +141,8 @@ def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
                 f"(gridcell {int(gridcell[cell])}, lat {lat[cell]:.2f}, lon {lon[cell]:.2f})"
             )
     return CellPools(
-        pft, soil, weight, lat, lon, veg_col, pft_index, state, scalaravg, gridcell, col_weight, layout
+        pft, soil, weight, lat, lon, veg_col, pft_index, state, scalaravg, gridcell, col_weight, layout,
+        scalaravg_file,
     )
 
 

@@ -81,17 +81,33 @@ class Stoichiometry:
         )
 
 
-def ad_inflation(cells: CellPools, st: Stoichiometry) -> tuple[np.ndarray, np.ndarray]:
+def ad_inflation(
+    cells: CellPools, st: Stoichiometry, path: object = "the restart"
+) -> tuple[np.ndarray, np.ndarray]:
     """(ncell, NLEVDECOMP, 8) and (len(PFT_POOLS),) multipliers that take an AD-mode file's
     pools to normal mode, as ELM does on leaving AD (ColumnDataType col_cs_restart: factor /
-    scalaravg_col where factor > 1; veg_cs_restart: spinup_mortality_factor). Ones in
-    normal mode. scalaravg_col below 1e-3 counts as 1, as ELM resets it."""
+    scalaravg_col where factor > 1, with scalaravg_col as the file holds it; veg_cs_restart:
+    spinup_mortality_factor). Ones in normal mode. ELM sets scalaravg_col to 0 every step
+    before AD year 20 (DecompCascadeBGCMod), so such a file cannot leave AD: an error."""
     soil = np.ones(cells.soil.shape)
     pft = np.ones(len(PFT_POOLS))
     if cells.spinup_state != 1:
         return soil, pft
-    scal = cells.scalaravg if cells.scalaravg is not None else np.ones(cells.soil.shape[:2])
-    scal = np.where(scal < 1e-3, 1.0, scal)
+    scal = cells.scalaravg_file
+    if scal is None:
+        raise ElmaiError(
+            f"'{path}': AD restart (spinup_state 1) without scalaravg_col: ELM cannot leave AD from it"
+        )
+    usable = np.isfinite(scal) & (scal > 0) & (scal < 1e30)
+    if not usable.all():
+        bad = int(np.argwhere(~usable)[0][0])
+        ncol = int((~usable.all(axis=1)).sum())
+        raise ElmaiError(
+            f"'{path}': AD restart with scalaravg_col = {scal[~usable].flat[0]:g} on {ncol} "
+            f"of {scal.shape[0]} natural-vegetation column(s) (first: column {int(cells.column[bad])}, lat "
+            f"{cells.lat[bad]:.2f}, lon {cells.lon[bad]:.2f}): ELM accumulates it only from AD year 20 "
+            "(DecompCascadeBGCMod) and divides by it when leaving AD; continue AD to year 20 or later first"
+        )
     for k, factor in enumerate(st.ad_factors):
         if factor > 1:
             soil[..., k] = factor / scal
@@ -143,7 +159,7 @@ def merge_updates(
     C, N and P, tlai if leaf carbon is among them, and the totals. pft_c: (ncell, NATPFT, 6)
     gC/m2; soil_c: (ncell, NLEVDECOMP, 8) gC/m3, in normal mode (deflated here if the file
     is in AD mode)."""
-    soil_ad, pft_ad = ad_inflation(cells, st)
+    soil_ad, pft_ad = ad_inflation(cells, st, r.path)
     updates: dict[str, np.ndarray] = {}
     # what each written pool changed, at the rows it changed: (dimension, rows, new - old)
     changes: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}

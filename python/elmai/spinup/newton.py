@@ -17,6 +17,7 @@ itself the same step leaves half the land drifting.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from elmai.io.history import decomposition_scalars, history_files
 from elmai.io.restart import open_restart
 from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, stock
 from elmai.models.constraints import DEAD_WOOD
-from elmai.spinup.merge import ALL_POOLS
+from elmai.spinup.merge import ALL_POOLS, Stoichiometry, ad_inflation
 
 # where each soil pool's decay goes (None: the atmosphere)
 RECEIVER = {donor: receiver for donor, receiver, _ in N.CTC_CASCADE}
@@ -152,6 +153,15 @@ def newton_pools(
     return np.maximum(pft, 0.0), np.maximum(soil, 0.0), float(-clipped.min(initial=0.0))
 
 
+def normal_mode(cells: F.CellPools, st: Stoichiometry, path: Path) -> F.CellPools:
+    """`cells` with normal-mode pools: an AD file's as ELM takes them out of AD on reading
+    it (merge.ad_inflation); a normal-mode file's as they are."""
+    if cells.spinup_state != 1:
+        return cells
+    soil_ad, pft_ad = ad_inflation(cells, st, path)
+    return dataclasses.replace(cells, pft=cells.pft * pft_ad, soil=cells.soil * soil_ad, spinup_state=0)
+
+
 def column_carbon(cells: F.CellPools) -> np.ndarray:
     """(ngrid,) gC/m2 of the vegetated column in the pools elmai reads."""
     return (cells.pft.sum(axis=2) * cells.weight).sum(axis=1) + np.einsum(
@@ -221,28 +231,31 @@ def refine_spinup(
     if years <= 0:
         raise ElmaiError(f"'{end}' must be later than '{start}' (one forcing cycle; got {years:g} years)")
     c0, c1 = F.read_cell_pools(start), F.read_cell_pools(end)
-    for path, cells in ((start, c0), (end, c1)):
-        if cells.spinup_state != 0:
-            raise ElmaiError(
-                f"'{path}' is an AD-mode restart (spinup_state {cells.spinup_state}): refine in normal mode"
-            )
+    if c1.spinup_state != 0:
+        raise ElmaiError(
+            f"'{end}' is an AD-mode restart (spinup_state {c1.spinup_state}): refine needs the cycle "
+            "run in native mode (`elmai elm run --mode native`)"
+        )
     if c0.lat.shape != c1.lat.shape or not (np.allclose(c0.lat, c1.lat) and np.allclose(c0.lon, c1.lon)):
         raise ElmaiError(
             f"'{start}' and '{end}' are not the same grid ({c0.lat.size} vs {c1.lat.size} gridcells)"
         )
     prm = case_params(start, params)
+    # an AD-mode start (the AI restart from ELM's AD file): the cycle began from its pools as
+    # ELM took them out of AD; the refined file stays in AD mode like the start it copies
+    normal0 = normal_mode(c0, Stoichiometry.from_params(prm), start)
     rate, rate_source = cycle_rates(end, c0, c1, prm, forcing, history)
-    pft, soil, clipped = newton_pools(c0, c1, rate, prm, years)
-    drift = np.abs(column_carbon(c1) - column_carbon(c0)) / years
+    pft, soil, clipped = newton_pools(normal0, c1, rate, prm, years)
+    drift = np.abs(column_carbon(c1) - column_carbon(normal0)) / years
     note = f"elmai refine: Newton step of the carbon pools from {start.name} and {end.name} ({years:g} yr)"
     ok, table = write_checked(start, out, c0, pft, soil, prm, note, force, pools=ALL_POOLS)
     change = {}
     for name, pool in CHANGE_GROUPS.items():
         if pool is None:
-            change[name] = _relative_change(c0.pft[..., DEAD_WOOD], pft[..., DEAD_WOOD])
+            change[name] = _relative_change(normal0.pft[..., DEAD_WOOD], pft[..., DEAD_WOOD])
         else:
             k = F.SOIL_POOLS.index(pool)
-            change[name] = _relative_change(stock(c0.soil[..., k]), stock(soil[..., k]))
+            change[name] = _relative_change(stock(normal0.soil[..., k]), stock(soil[..., k]))
     drifting = float((drift > 1.0).mean())
     return RefineResult(
         str(out), int(c0.lat.size), years, ok, table, drifting, clipped, change=change,

@@ -36,6 +36,31 @@ class SpinupCheckError(ElmaiError):
     """The merged restart failed elmai's static checks (nothing was written)."""
 
 
+class InputCheckError(SpinupCheckError):
+    """The input restart fails elmai's static checks: an input problem, found before the
+    model runs (nothing was written)."""
+
+
+def failed_rules(report) -> str:
+    """'3 failure(s): finite, totals': how many failed, and which rules."""
+    rules = [rule for rule, n in report.counts.items() if n]
+    return f"{sum(report.counts.values())} failure(s): {', '.join(rules)}"
+
+
+def check_input(restart: Path, params: ElmParams, force: bool) -> str:
+    """Check the input restart with the same rules as `elmai check` before any work; its
+    failures are the input's (one line each). Returns what the check says of the file's
+    spin-up mode (e.g. that an AD restart can leave AD)."""
+    report = check_restart(restart, params)
+    if not report.ok and not force:
+        raise InputCheckError(
+            f"input restart '{restart}' fails elmai's checks ({failed_rules(report)}; `elmai check` lists "
+            "them): an input problem, nothing was written (--force goes on)",
+            details=report.failure_lines(),
+        )
+    return report.notes.get("spinup_state", "")
+
+
 @dataclass
 class SpinupResult:
     out: str
@@ -114,7 +139,7 @@ def early_inputs(
             f"'{restart}' has pfts of type {int(used.max())} but the parameter file '{params.source}' "
             f"defines {params.npft} PFTs: give the case's own parameter file (--params)"
         )
-    soil_ad, pft_ad = ad_inflation(cells, Stoichiometry.from_params(params))
+    soil_ad, pft_ad = ad_inflation(cells, Stoichiometry.from_params(params), restart)
     inputs = {
         "forcing": forc,
         "static": static,
@@ -198,7 +223,15 @@ def ai_spinup(
     surf = _beside(restart, "surfdata_*.nc", surfdata, "surfdata")
     prm = case_params(restart, params)
     t0 = time.perf_counter()
+    check_input(restart, prm, force)
     inputs, cells = early_inputs(restart, forc, surf, prm, early_history(restart, history))
+    if cells.spinup_state == 1:
+        print(
+            f"elmai spinup: '{restart.name}' is an AD restart: the AI restart stays in AD mode "
+            "(spinup_state 1, pools stored as ELM stores them in AD); a native ELM run from it leaves "
+            "AD as from ELM's own AD restart (col_cs_restart: factor / scalaravg_col, dead wood x "
+            "spinup_mortality_factor)"
+        )
     # before the model runs: a case far outside the training data is refused unless forced
     ranges = check_input_ranges(load_sidecar(model_file).get("input_ranges"), inputs, cells.lat, cells.lon)
     if ranges.paragraph():
@@ -252,8 +285,9 @@ def write_checked(
     if not report.ok and not force:
         tmp.unlink(missing_ok=True)
         raise SpinupCheckError(
-            f"the restart elmai built from '{restart}' fails elmai's checks; nothing written "
-            f"(--force keeps it):\n{report.table()}"
+            f"the restart elmai built from '{restart}' fails elmai's checks "
+            f"({failed_rules(report)}); nothing written (--force keeps it)",
+            details=report.failure_lines(),
         )
     tmp.replace(out)
     return report.ok, report.table().replace(str(tmp), str(out))
