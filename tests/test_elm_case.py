@@ -511,3 +511,24 @@ def test_elm_builds_and_runs_from_an_ai_restart(world: Path, tmp_path: Path) -> 
     # its endrun becomes an elmai error naming ELM's routine
     with pytest.raises(ElmaiError, match=r"ENDRUN.*subgridRestMod"):
         run(out, 1, restart=SHARED_DATA / "elm" / "site_fullrun_docker_tr_demo_fini.nc", label="foreign")
+
+
+def test_ntasks_before_case_setup_and_the_bypass_macro_guard(tmp_path: Path) -> None:
+    """--ntasks reaches NTASKS before case.setup (the script reads ELMAI_NTASKS); a case
+    whose cmake macros lost -DCPL_BYPASS (./case.setup --reset drops it) is refused by name
+    with the fix, and accepted once the line is back."""
+    from elmai.elm.e3sm import RunError, build_steps, check_bypass_macros
+    from elmai.elm.namelists import setup_script
+
+    script = setup_script(inputs=tmp_path, domain=tmp_path / "d.nc", usrdat_name="x", years=2, ad_spinup=0)
+    assert script.index('NTASKS="${ELMAI_NTASKS:-1}"') < script.index("\n./case.setup\n")
+    steps = build_steps(tmp_path / "E3SM", tmp_path, None, "openmpi", ntasks=2)
+    assert steps[1].argv[:2] == ["env", "ELMAI_NTASKS=2"]
+    case = tmp_path / "case"
+    (case / "cmake_macros").mkdir(parents=True)
+    macros = case / "cmake_macros" / "universal.cmake"
+    macros.write_text('string(APPEND CPPDEFS " -DLINUX")\n')  # what case.setup --reset leaves
+    with pytest.raises(RunError, match=r"no -DCPL_BYPASS in cmake_macros/universal.cmake.*case.build"):
+        check_bypass_macros(case)
+    macros.write_text(macros.read_text() + 'string(APPEND CPPDEFS " -DCPL_BYPASS")\n')
+    check_bypass_macros(case)

@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--mpilib", default="openmpi", choices=("openmpi", "mpich"), help="MPI library (default openmpi)"
     )
     b.add_argument("--inputdata", help="E3SM inputdata folder (DIN_LOC_ROOT; default OUT/inputdata)")
+    b.add_argument(
+        "--ntasks", type=int, default=1, help="MPI tasks of the case (NTASKS, before case.setup; default 1)"
+    )
     b.add_argument("--dry-run", action="store_true", help="check prerequisites and print the commands only")
     b.set_defaults(func=cmd_build)
 
@@ -95,7 +98,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from elmai.elm.e3sm import build
 
     steps = build(args.e3sm, args.out, machine=args.machine, mpilib=args.mpilib, inputdata=args.inputdata,
-                  dry_run=args.dry_run)  # fmt: skip
+                  dry_run=args.dry_run, ntasks=args.ntasks)  # fmt: skip
     if args.dry_run:
         print("prerequisites found; would run:")
         for s in steps:

@@ -217,7 +217,23 @@ def _case_inputs(out: Path) -> dict:
     return json.loads(manifest.read_text())
 
 
-def build_steps(e3sm: Path, out: Path, machine: str | None, mpilib: str) -> list[Step]:
+BYPASS_MACRO = "-DCPL_BYPASS"
+
+
+def check_bypass_macros(case: Path) -> None:
+    """Refuse a case whose cmake macros lost CPL_BYPASS: `./case.setup --reset` (after an
+    ./xmlchange NTASKS=...) rewrites cmake_macros/universal.cmake without the line the case
+    set-up appended, so the next clean build would not read the site forcing."""
+    macros = case / "cmake_macros" / "universal.cmake"
+    if not macros.is_file() or BYPASS_MACRO not in macros.read_text():
+        raise RunError(
+            f"the case '{case}' has no {BYPASS_MACRO} in {macros.relative_to(case)} (./case.setup --reset "
+            f"drops it): run `echo 'string(APPEND CPPDEFS \" {BYPASS_MACRO}\")' >> {macros}` and rebuild "
+            "(./case.build --clean-all && ./case.build), or build anew with `elmai elm build --ntasks N`"
+        )
+
+
+def build_steps(e3sm: Path, out: Path, machine: str | None, mpilib: str, ntasks: int = 1) -> list[Step]:
     case = out / "case"
     argv = [str(e3sm / "cime" / "scripts" / "create_newcase"), "--case", str(case), "--compset", COMPSET,
             "--res", "ELM_USRDAT", "--driver", "mct", "--compiler", "gnu", "--mpilib", mpilib,
@@ -228,7 +244,8 @@ def build_steps(e3sm: Path, out: Path, machine: str | None, mpilib: str) -> list
         argv += ["--machine", machine]
     return [
         Step("create_newcase", argv, out),
-        Step("case_setup", ["bash", str((out / "case_setup.sh").resolve())], case),
+        Step("case_setup", ["env", f"ELMAI_NTASKS={ntasks}", "bash", str((out / "case_setup.sh").resolve())],
+             case),  # fmt: skip
         Step("case_build", ["./case.build"], case),
     ]
 
@@ -273,20 +290,26 @@ def build(
     mpilib: str = "openmpi",
     inputdata: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
+    ntasks: int = 1,
 ) -> list[Step]:
-    """Create, set up and build the case in OUT/case; `dry_run` checks and returns the steps."""
+    """Create, set up and build the case in OUT/case with `ntasks` MPI tasks (set before
+    case.setup); `dry_run` checks and returns the steps."""
+    if ntasks < 1:
+        raise InvalidArgumentError(f"--ntasks must be at least 1, not {ntasks}")
     root = find_e3sm(e3sm)
     out = Path(out).resolve()
     _case_inputs(out)
     check_prerequisites(root)
     if (out / "case").exists():
         raise ElmaiFileError(f"'{out / 'case'}' exists: remove it to rebuild, or use another --out")
-    steps = build_steps(root, out, machine, mpilib)
+    steps = build_steps(root, out, machine, mpilib, ntasks)
     if dry_run:
         return steps
     if machine is None:
         write_machine(out, Path(inputdata).resolve() if inputdata else out / "inputdata")
-    _execute(steps, out / "logs")
+    _execute(steps[:-1], out / "logs")
+    check_bypass_macros(out / "case")  # the set-up must have left it before the build
+    _execute(steps[-1:], out / "logs")
     return steps
 
 
@@ -500,6 +523,7 @@ def run(
         raise RunError(
             f"the case '{where}' is not built (BUILD_COMPLETE != TRUE): run `elmai elm build` first"
         )
+    check_bypass_macros(where)
     steps = run_steps(where, years, rpath, mode, restart_every)
     if dry_run:
         return steps

@@ -85,7 +85,9 @@ def setup_script(*, inputs: Path, domain: Path, usrdat_name: str, years: int, ad
         f"./xmlchange STOP_OPTION=nyears,STOP_N={years},REST_OPTION=nyears,REST_N={years}",
         "./xmlchange ELM_FORCE_COLDSTART=on",
         "./xmlchange DOUT_S=FALSE,SAVE_TIMING=FALSE",
-        "./xmlchange NTASKS=1,NTHRDS=1",
+        "# MPI tasks: `elmai elm build --ntasks N` sets ELMAI_NTASKS (before case.setup: a later",
+        "# ./case.setup --reset drops the CPL_BYPASS line below)",
+        './xmlchange NTASKS="${ELMAI_NTASKS:-1}",NTHRDS=1',
         "# classic NetCDF through netcdf-c: no PnetCDF needed on a workstation",
         "./xmlchange PIO_TYPENAME=netcdf",
     ]
