@@ -21,6 +21,7 @@ from elmai.cli import (
     elm_commands,
     explain_commands,
     forcing_commands,
+    hydrology_commands,
     ml_commands,
     restart_commands,
     spinup_commands,
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     forcing_commands.register(sub)
     transfer_commands.register(sub)
     elm_commands.register(sub)
+    hydrology_commands.register(sub)
     return parser
 
 
