@@ -22,6 +22,7 @@ from elmai.cli import (
     explain_commands,
     forcing_commands,
     hydrology_commands,
+    foundation_commands,
     ml_commands,
     restart_commands,
     spinup_commands,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     transfer_commands.register(sub)
     elm_commands.register(sub)
     hydrology_commands.register(sub)
+    foundation_commands.register(sub)
     return parser
 
 
