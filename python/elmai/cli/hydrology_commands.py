@@ -3,7 +3,7 @@
 - `info`: what a Caravan file holds (basins, dates, missing streamflow), checks the loader;
 - `train --config X.yaml`: one simulation-mode run (LSTM or transformer), strict YAML,
   resolved_config.yaml, metrics.json and the NSE CDF in the run folder;
-- `bench --configuration reduced|full`: the benchmark parts (simulation, forecast, ungauged)
+- `bench --configuration reduced|full`: the benchmark parts (simulation, forecast, ungauged, uq)
   and results/hydrology.json.
 Torch loads inside the commands only."""
 
@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=cmd_train)
     b = hy.add_parser("bench", help="the benchmark parts and the results JSON")
     b.add_argument("--configuration", choices=("reduced", "full"), default="reduced")
-    b.add_argument("--parts", nargs="*", default=["simulation", "forecast", "ungauged"],
-                   choices=("simulation", "forecast", "ungauged"))  # fmt: skip
+    parts = ("simulation", "forecast", "ungauged", "uq")  # elmai.apps.hydrology.benchmark.PARTS
+    b.add_argument("--parts", nargs="*", default=list(parts), choices=parts)
     b.add_argument("--out", default="runs/hydrology", help="folder of the parts (OUT/CONFIGURATION/...)")
     b.add_argument("--results", default="results/hydrology.json", help="merged results file")
     b.set_defaults(func=cmd_bench)
@@ -79,6 +79,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for part in args.parts:
         run_part(part, args.configuration, out)
     res = assemble(out, Path(args.results), args.configuration)
+    for name, v in res.get("uq", {}).items():
+        if isinstance(v, dict) and "picp_shift" in v:
+            print(f"uq {name}: PICP validation {v['picp_validation']:.3f}, shift {v['picp_shift']:.3f}; "
+                  f"MPIW {v['mpiw_validation']:.3f} / {v['mpiw_shift']:.3f} mm/day")  # fmt: skip
     for part in ("simulation", "ungauged"):
         for name, v in res.get(part, {}).items():
             if isinstance(v, dict) and "median_nse" in v:

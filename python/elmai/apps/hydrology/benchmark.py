@@ -4,7 +4,8 @@ into one results file (results/hydrology.json) with the keys issue 26 names.
 
 - reduced: what 2 CPU cores do in about 15 minutes a model: basins subsampled (seeded),
   small hidden sizes, a fixed number of random batches;
-- full: all 422 basins, NeuralHydrology-sized models and epochs (hours on CPU; use a GPU).
+- full: all 422 basins, NeuralHydrology-sized models and epochs (hours on CPU; use a GPU);
+- tiny: seconds, every code path (the benchmark's --quick).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
-PARTS = ("simulation", "forecast", "ungauged")
+PARTS = ("simulation", "forecast", "ungauged", "uq")
 
 SETTINGS: dict[str, dict] = {
     "reduced": {
@@ -60,6 +61,7 @@ SETTINGS: dict[str, dict] = {
                 },
             },
         },
+        "uq": {"basin": "09107000", "epochs": 200},
         "ungauged": {
             "n_basins": 90,
             "k": 3,
@@ -120,6 +122,7 @@ SETTINGS: dict[str, dict] = {
                 },
             },
         },
+        "uq": {"basin": "09107000", "epochs": 1000},
         "ungauged": {
             "n_basins": None,
             "k": 3,
@@ -136,6 +139,23 @@ SETTINGS: dict[str, dict] = {
 }
 
 
+def _tiny() -> dict:
+    """Seconds-long settings that exercise every code path (`make bench --quick`, tests)."""
+    import copy
+
+    t = copy.deepcopy(SETTINGS["reduced"])
+    t["simulation"] = {"lstm": "simulation_lstm_tiny.yaml"}
+    t["forecast"]["n_basins"] = 4
+    for m in t["forecast"]["models"].values():
+        m.update(epochs=1, steps=2)
+    t["ungauged"].update(n_basins=9, epochs=1, steps=2, n_folds_run=1)
+    t["uq"]["epochs"] = 2
+    return t
+
+
+SETTINGS["tiny"] = _tiny()
+
+
 def _subset(data, n: int | None, seed: int = 0):
     if n is None or n >= len(data.basins):
         return data
@@ -148,6 +168,22 @@ def _strip(d):
     if isinstance(d, dict):
         return {k: _strip(v) for k, v in d.items() if not str(k).startswith("_")}
     return d
+
+
+def _reuse(cfg) -> dict | None:
+    """A finished run of the same config in its folder (metrics.json beside a matching
+    resolved_config.yaml): its metrics, so the benchmark does not retrain it."""
+    from elmai import config_file as cf
+    from elmai.errors import OutputExistsError
+
+    metrics = Path(cfg.out) / "metrics.json"
+    if not metrics.is_file() or not (Path(cfg.out) / cf.RESOLVED).is_file():
+        return None
+    try:
+        cf.prepare_output(cfg.out, cfg, kind="hydrology-simulation")
+    except OutputExistsError:
+        return None
+    return json.loads(metrics.read_text())
 
 
 def run_part(part: str, config: str, out: Path, log: Callable[[str], None] | None = print) -> dict:
@@ -167,8 +203,8 @@ def run_part(part: str, config: str, out: Path, log: Callable[[str], None] | Non
         res: dict = {}
         for name, file in st.items():
             cfg = HydrologyConfig.load(CONFIGS_DIR / file)
-            cfg.out = str(out / f"simulation_{name}")
-            r = run_simulation(cfg, overwrite=True, log=log)
+            cfg.out = str((out / f"simulation_{name}").resolve())
+            r = _reuse(cfg) or run_simulation(cfg, overwrite=True, log=log)
             res[name] = {
                 k: r[k] for k in ("median_nse", "summary", "basins", "periods", "parameters", "wall_seconds")
             }
@@ -226,6 +262,11 @@ def run_part(part: str, config: str, out: Path, log: Callable[[str], None] | Non
                 out / f"ungauged_fold{f + 1}_nse_cdf.png",
                 f"ungauged basins, fold {f + 1}, held out 2008-2014",
             )
+    elif part == "uq":
+        from elmai.apps.hydrology.uq_warming import run_uq
+
+        res = run_uq(caravan.load(None, [st["basin"]]), st["basin"], st["epochs"])
+        res["basins"] = 1
     else:
         raise ValueError(part)
     res["wall_seconds"] = time.perf_counter() - t0
@@ -320,6 +361,8 @@ def assemble(out: Path, results: Path, config: str) -> dict:
                 if isinstance(v, dict) and "median_nse" in v
             }
             res["ungauged"]["rs_label"] = r["rs_label"]
+        elif part == "uq":
+            res["uq"] = {k: v for k, v in r.items() if k not in ("wall_seconds", "configuration")}
     res["config"]["wall_seconds"] = sum(p["wall_seconds"] for p in res["config"]["parts"].values())
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(res, indent=1))

@@ -58,7 +58,7 @@ def train_pairs(p: Prepared, s: ForecastSetup, period: slice) -> np.ndarray:
     return np.array([(b, t) for b in range(len(p.data.basins)) for t in t0])
 
 
-def test_pairs(p: Prepared, s: ForecastSetup, period: slice) -> np.ndarray:
+def eval_pairs(p: Prepared, s: ForecastSetup, period: slice) -> np.ndarray:
     t0 = np.arange(max(period.start - 1, s.history - 1), period.stop - s.lead, s.issue_stride)
     return np.array([(b, t) for b in range(len(p.data.basins)) for t in t0])
 
@@ -133,7 +133,7 @@ def run_forecast(
     basins = np.arange(len(data.basins))
     lo = max(0, test.start - s.history)
     p = prepare(data, dynamic, static, "streamflow", basins, train, slice(lo, max(train.stop, test.stop)))
-    pairs = test_pairs(p, s, test)
+    pairs = eval_pairs(p, s, test)
     out: dict = {
         "persistence": {"median_nse_by_lead": nse_by_lead(persistence(p, pairs, s.lead), p, pairs, s.lead)}
     }

@@ -117,7 +117,7 @@ class ForecastLSTM(nn.Module):
 
     def forward(self, past_x, past_q, future_x, static):
         n, h_len, _ = past_x.shape
-        zeros = torch.zeros(n, self.lead, 2, dtype=past_x.dtype)
+        zeros = past_x.new_zeros(n, self.lead, 2)
         flag = torch.cat([torch.zeros(n, h_len, 1), torch.ones(n, self.lead, 1)], 1).to(past_x)
         seq = torch.cat([torch.cat([past_x, past_q], -1), torch.cat([future_x, zeros], -1)], 1)
         seq = torch.cat([seq, flag, static[:, None, :].expand(-1, h_len + self.lead, -1)], -1)

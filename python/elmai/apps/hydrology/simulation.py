@@ -93,7 +93,8 @@ def run_simulation(
     m = cfg.model
     model = build(m["type"], p.x.shape[-1], p.static.shape[-1], m["hidden"], m["dropout"])
     cf.write_resolved(cfg.out, record)
-    history = fit(model, batch, tr["epochs"], tr["steps_per_epoch"], tr["lr"], tr["seed"], log)
+    history = fit(model, batch, tr["epochs"], tr["steps_per_epoch"], tr["lr"], tr["seed"], log, tr["device"])
+    model.to("cpu")  # scoring and saving on the CPU
     sim = predict(model, p, basins, test, seq, last)
     obs = p.q[:, test]
     doy = data.doy()

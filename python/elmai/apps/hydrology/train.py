@@ -31,10 +31,12 @@ def fit(
     lr: float,
     seed: int,
     log: Callable[[str], None] | None = None,
+    device: str = "cpu",
 ) -> dict:
     """Train `model` on `batch(rng) -> (inputs, target, basin_std)`; returns the history."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * steps), eta_min=lr / 10)
     history = []
@@ -44,6 +46,8 @@ def fit(
         total = 0.0
         for _ in range(steps):
             inputs, target, bstd = batch(rng)
+            inputs = tuple(t.to(device) for t in inputs)
+            target, bstd = target.to(device), bstd.to(device)
             loss = nse_loss(model(*inputs), target, bstd)
             if not torch.isfinite(loss):
                 raise RunError(f"training diverged at epoch {epoch + 1}: loss {loss.item()}")
