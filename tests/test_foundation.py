@@ -241,7 +241,9 @@ def test_metrics_and_baselines_against_direct_formulas() -> None:
     fine = rng.normal(size=(4, 6))
     np.testing.assert_allclose(coarsen(fine)[1, 2], fine[2:4, 4:6].mean())
     series = rng.normal(size=(24, 1, 2, 2))
-    np.testing.assert_allclose(climatology(series, np.array([4]))[0], (series[5] + series[17]) / 2)
+    np.testing.assert_allclose(climatology(series, np.array([4]))[0], series[17])  # month 5's other year
+    longer = rng.normal(size=(36, 1, 2, 2))
+    np.testing.assert_allclose(climatology(longer, np.array([16]))[0], (longer[5] + longer[29]) / 2)
     x = np.array([[0.5, -2.0]])
     np.testing.assert_allclose(
         inverse_transform(forward_transform(x, ["GPP", "NEE"], 1), ["GPP", "NEE"], 1), x

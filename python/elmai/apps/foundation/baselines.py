@@ -21,11 +21,15 @@ def persistence(fields: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def climatology(fields: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Next month = the mean of that calendar month over the world's own record (it
-    includes the month predicted: a baseline with an advantage, not a handicap)."""
+    """Next month = the mean of that calendar month over the world's other years (leave
+    one out: the month predicted is not part of its own climatology); NaN without one."""
     months = np.arange(fields.shape[0]) % 12
-    clim = np.stack([fields[months == m].mean(axis=0) for m in range(12)])
-    return clim[(t + 1) % 12]
+    out = np.full((len(t), *fields.shape[1:]), np.nan, dtype=fields.dtype)
+    for k, target in enumerate(np.asarray(t) + 1):
+        others = np.flatnonzero((months == months[target]) & (np.arange(fields.shape[0]) != target))
+        if others.size:
+            out[k] = fields[others].mean(axis=0)
+    return out
 
 
 def coarsen(maps: np.ndarray, factor: int = 2) -> np.ndarray:

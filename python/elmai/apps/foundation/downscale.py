@@ -139,9 +139,10 @@ def downscale_task(model: FoundationViT, blob: dict, fine: Corpus, opts: Downsca
                     ("ssim", ssim(r[:, j], truth[:, j])),
                 ):
                     s.setdefault(m, []).append(v)
-            if not example or k == "vit":
+            if w == opts.test_worlds[0]:
                 example[k] = r[6]
-        example["target"] = truth[6]
+        if w == opts.test_worlds[0]:
+            example["target"] = truth[6]
     out: dict = {
         "variables": {},
         "train_seconds": seconds,

@@ -34,7 +34,7 @@ class ForecastOptions:
 
 
 def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("inf")  # a one-year record: climatology is the target itself
+    return a / b if b > 0 else float("inf")
 
 
 def forecast_task(model: FoundationViT, blob: dict, corpus: Corpus, opts: ForecastOptions) -> dict:
