@@ -119,6 +119,26 @@ def run(quick: bool = False) -> BenchResult:
         "sizes (parameters)": summary["sizes"],
         "pretraining steps": {k: v["steps"] for k, v in summary["pretraining"].items()},
         "pretraining minutes": {k: round(v["train_minutes"], 1) for k, v in summary["pretraining"].items()},
+        "forecast ViT/persistence RMSE by size": {
+            k: ", ".join(f"{g} {r:.3f}" for g, r in v.items())
+            for k, v in summary.get("forecast_by_size", {}).items()
+        },
+        "downscaling ViT/bilinear RMSE by size": {
+            k: ", ".join(f"{n} {r:.3f}" for n, r in v.items())
+            for k, v in summary.get("downscaling_by_size", {}).items()
+        },
+        "data efficiency (samples: state RMSE)": {
+            k: ", ".join(f"{e['samples']}: {e['state']:.4f}" for e in v.values())
+            for k, v in summary.get("data_efficiency", {}).items()
+        },
+        "emulation cost (s)": {
+            k: round(v, 2) if isinstance(v, float) else v
+            for k, v in summary.get("emulation_cost", {}).items()
+        },
+        "largest size check": {
+            k: summary.get("largest_size_check", {}).get(k)
+            for k in ("size", "parameters", "step_seconds_cpu")
+        },
         "missing": summary["missing"] or "none",
         "figures": [p.name for p in pngs],
     }

@@ -325,9 +325,49 @@ def engines_stage(plan: Plan, corpus: Corpus) -> dict:
     return out
 
 
+def large_stage(plan: Plan, corpus: Corpus, size: str = "vit115m") -> dict:
+    """ORBIT's smallest size is defined for a GPU; here one AdamW step of it on one real
+    batch (CPU, batch 1) shows it runs, with its time and the process's peak memory."""
+    import resource
+
+    import torch
+
+    from elmai.apps.foundation.model import FoundationViT
+    from elmai.apps.foundation.objective import PretrainData, lat_weights, weighted_mse
+    from elmai.apps.foundation.sizes import size_config
+
+    path = _stage(plan, f"large_{size}")
+    if path.exists():
+        return json.loads(path.read_text())
+    fields = torch.from_numpy(corpus.fields(0)[None, :2])
+    static = [c["name"] for c in corpus.manifest["channels"] if c["group"] == "static"]
+    b = PretrainData(fields, corpus.names, static, batch=1).batch_of(1)
+    torch.manual_seed(0)
+    model = FoundationViT(size_config(size, plan.patch), corpus.names, tuple(fields.shape[-2:]))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    lat, _ = corpus.coords()
+    t0 = time.perf_counter()
+    loss = weighted_mse(
+        model(b.x, b.inputs, b.lead, b.outputs), b.target, lat_weights(lat, corpus.land_mask())
+    )
+    loss.backward()
+    opt.step()
+    out = {
+        "size": size,
+        "parameters": model.count(),
+        "step_seconds_cpu": time.perf_counter() - t0,
+        "loss": float(loss.detach()),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "device": "cpu",
+        "config": size_config(size, plan.patch).as_dict(),
+    }
+    _save(path, out)
+    return out
+
+
 def run_study(plan: Plan, stages: list[str] | None = None) -> dict:
     """Every stage (or those named), then the summary results/foundation.json holds."""
-    want = set(stages or ["pretrain", "forecast", "downscale", "emulation", "engines"])
+    want = set(stages or ["pretrain", "forecast", "downscale", "emulation", "engines", "large"])
     t0 = time.perf_counter()
     c = corpora(plan)
     res: dict = {
@@ -352,5 +392,7 @@ def run_study(plan: Plan, stages: list[str] | None = None) -> dict:
         res["emulation_runs"] = emulation_stage(plan, c["pretrain"])
     if "engines" in want:
         res["engine_runs"] = engines_stage(plan, c["pretrain"])
+    if "large" in want:
+        res["large"] = large_stage(plan, c["pretrain"], "tiny" if plan.quick else "vit115m")
     res["seconds"] = time.perf_counter() - t0
     return res
