@@ -1,7 +1,8 @@
 """`elmai foundation` end to end on a tiny corpus: strict configs, one-line errors, the
 resolved config and model card, and the parallel engines under `mpirun -n 2` (gloo)
 against one process: the global batch's loss over the first 20 steps within 1e-5
-relative for DDP, FSDP2 (fully_shard) and tensor parallel (DTensor)."""
+relative for DDP and FSDP2 (fully_shard); tensor parallel (DTensor) and DeepSpeed ZeRO-3
+in the slow tests."""
 
 from __future__ import annotations
 
@@ -178,7 +179,10 @@ def test_cross_engine_resume_finetune_and_evaluate(corpus: Path, tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_tensor_parallel_equals_one_process(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["tp", "deepspeed"])
+def test_tensor_parallel_and_zero3_equal_one_process(engine: str, corpus: Path, tmp_path: Path) -> None:
+    if engine == "deepspeed":
+        pytest.importorskip("deepspeed")
     _cli(
         "foundation",
         "pretrain",
@@ -192,8 +196,8 @@ def test_tensor_parallel_equals_one_process(corpus: Path, tmp_path: Path) -> Non
         "foundation",
         "pretrain",
         "--config",
-        str(_pretrain_config(tmp_path, corpus, "tp", "tp")),
+        str(_pretrain_config(tmp_path, corpus, engine, engine)),
         "--quiet",
     )
-    s = json.loads((tmp_path / "tp" / "pretrain_summary.json").read_text())["losses"]
+    s = json.loads((tmp_path / engine / "pretrain_summary.json").read_text())["losses"]
     assert max(abs(a - b) / abs(b) for a, b in zip(s, ref, strict=True)) < TOLERANCE

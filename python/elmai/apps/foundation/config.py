@@ -91,7 +91,7 @@ def load(cls: type, path: str | os.PathLike[str]):  # noqa: ANN201 - one of the 
         from elmai.apps.foundation.sizes import SIZES
 
         check_choice(cfg.size, list(SIZES), path, "size")
-        check_choice(cfg.engine, ["single", "ddp", "fsdp", "tp"], path, "engine")
+        check_choice(cfg.engine, ["single", "ddp", "fsdp", "tp", "deepspeed"], path, "engine")
     for key in ("worlds", "train_worlds", "test_worlds", "warming"):
         values = getattr(cfg, key, [])
         if not isinstance(values, list):

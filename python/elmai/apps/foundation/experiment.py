@@ -52,7 +52,7 @@ class Plan:
     emulation_steps: int = 80
     engine_size: str = "vit1m"
     engine_steps: int = 20
-    engines: list[str] = field(default_factory=lambda: ["ddp", "fsdp", "tp"])
+    engines: list[str] = field(default_factory=lambda: ["ddp", "fsdp", "tp", "deepspeed"])
     quick: bool = False
 
 

@@ -19,7 +19,14 @@ import torch
 
 from elmai.apps.foundation.checkpoint import check_state, load_checkpoint, save_checkpoint
 from elmai.apps.foundation.corpus import Corpus
-from elmai.apps.foundation.engines import batch_share, full_state, load_full_state, wrap
+from elmai.apps.foundation.engines import (
+    DATA_PARALLEL,
+    batch_share,
+    deepspeed_engine,
+    full_state,
+    load_full_state,
+    wrap,
+)
 from elmai.apps.foundation.model import FoundationViT
 from elmai.apps.foundation.objective import PretrainData, lat_weights, weighted_mse
 from elmai.apps.foundation.sizes import size_config
@@ -59,7 +66,7 @@ def _lr(opts: PretrainOptions, step: int) -> float:
 
 
 def _global_mean(value: torch.Tensor, engine: str, ctx: Context) -> float:
-    if ctx.distributed and engine in ("ddp", "fsdp"):
+    if ctx.distributed and engine in DATA_PARALLEL:
         import torch.distributed as dist
 
         value = value.detach().clone()
@@ -82,7 +89,7 @@ def pretrain(
     ctx = ctx or Context()
     out = Path(out)
     worlds = opts.worlds or list(range(corpus.nworld))
-    if opts.batch % (ctx.world if opts.engine in ("ddp", "fsdp") else 1):
+    if opts.batch % (ctx.world if opts.engine in DATA_PARALLEL else 1):
         raise InvalidArgumentError(f"batch {opts.batch} does not split evenly over {ctx.world} ranks")
     fields = load_fields(corpus, worlds) if fields is None else fields
     names = corpus.names
@@ -99,10 +106,17 @@ def pretrain(
     blob = load_checkpoint(ckpt) if ckpt.exists() else None
     if blob is not None:
         check_state(ckpt, model, blob["model"], opts.size)
-    wrapped = wrap(model, opts.engine, ctx)
-    optimizer = torch.optim.AdamW(wrapped.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+    speed = opts.engine == "deepspeed" and ctx.distributed
+    if speed:  # the full state goes in before ZeRO-3 partitions it
+        if blob is not None:
+            model.load_state_dict(blob["model"])
+        wrapped, optimizer = deepspeed_engine(model, opts.lr, opts.weight_decay, opts.batch, ctx)
+    else:
+        wrapped = wrap(model, "single" if opts.engine == "deepspeed" else opts.engine, ctx)
+        optimizer = torch.optim.AdamW(wrapped.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+        if blob is not None:
+            load_full_state(wrapped, optimizer, ctx, blob["model"], blob["optimizer"] or None)
     if blob is not None:
-        load_full_state(wrapped, optimizer, ctx, blob["model"], blob["optimizer"])
         start, losses, seconds = int(blob["step"]), list(blob["losses"]), float(blob.get("seconds", 0.0))
     rank, world = batch_share(opts.engine, ctx)
     meta = {
@@ -164,9 +178,13 @@ def pretrain(
         b = data.batch_of(step, rank, world)
         pred = wrapped(b.x, b.inputs, b.lead, b.outputs)
         loss = weighted_mse(pred, b.target, weights)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if speed:
+            wrapped.backward(loss)
+            wrapped.step()
+        else:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
         losses.append(_global_mean(loss, opts.engine, ctx))
         seconds += time.perf_counter() - t0
         tokens += b.x.shape[0] * b.x.shape[1] * (fields.shape[-2] * fields.shape[-1]) // cfg.patch**2
@@ -195,7 +213,7 @@ def pretrain(
         "steps_done": len(losses),
         "losses": losses,
         "train_seconds": seconds,
-        "tokens_per_s": tokens * (world if opts.engine in ("ddp", "fsdp") else 1) / max(run_seconds, 1e-9),
+        "tokens_per_s": tokens * (world if opts.engine in DATA_PARALLEL else 1) / max(run_seconds, 1e-9),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "stopped_early": stopped,
         "checkpoint": str(ckpt),

@@ -9,7 +9,7 @@ __all__ = ["summarise"]
 
 # asked for by issue 27 and not built (each with why)
 NOT_BUILT = (
-    "engines.deepspeed (ZeRO-3 not wired in: time)",
+    "deepspeed optimiser state across engines (its partitioned AdamW moments restart on resume)",
     "real_fields (ferret-datasets demo: time)",
     "distributed (sharded) checkpoint format (full state gathered instead)",
     "throughput per size and engine (one size measured)",
