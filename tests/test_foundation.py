@@ -270,3 +270,38 @@ def test_forecast_and_downscale_tasks_score_against_baselines(pretrained: Path, 
     model, blob = load_model(pretrained)
     with pytest.raises(ShapeError, match="input grid 36x72 is not the model's 18x36"):
         forecast_task(model, blob, fine, ForecastOptions(steps=1, batch=2, train_worlds=[0], test_worlds=[1]))
+
+
+def test_real_fields_loader_maps_names_units_and_longitudes(tmp_path: Path) -> None:
+    """An independent CF file written here: longitudes 21..379 E as COADS stores them."""
+    from elmai.apps.foundation.realfields import COADS, read_cf_maps
+
+    path = tmp_path / "cf.nc"
+    lon = np.arange(21.0, 381.0, 20.0)  # 18 cells, 21 .. 361 (wraps past 360)
+    lat = np.arange(-85.0, 90.0, 10.0)  # 18 cells
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("TIME", 2)
+        nc.createDimension("Y", lat.size)
+        nc.createDimension("X", lon.size)
+        nc.createVariable("Y", "f8", ("Y",))[:] = lat
+        nc.createVariable("X", "f8", ("X",))[:] = lon
+        for name in COADS:
+            v = nc.createVariable(name, "f4", ("TIME", "Y", "X"), fill_value=np.float32(-1e34))
+            v[:] = np.broadcast_to(lon % 360.0, (2, lat.size, lon.size))
+        nc["AIRT"][0, 3, 4] = np.ma.masked
+    maps, names, la = read_cf_maps(path, COADS, (18, 18))
+    assert names == ["TBOT", "QBOT", "WIND", "PSRF"] and maps.shape == (2, 4, 18, 18)
+    np.testing.assert_allclose(la, lat)
+    order = np.sort(lon % 360.0)
+    np.testing.assert_allclose(maps[1, 0, 0], order + 273.15)  # deg C -> K, longitudes ascending
+    np.testing.assert_allclose(maps[1, 1, 0], order / 1000.0)  # g/kg -> kg/kg
+    np.testing.assert_allclose(maps[1, 3, 0], order * 100.0)  # mb -> Pa
+    col = int(np.flatnonzero(order == lon[4] % 360.0)[0])
+    assert np.isnan(maps[0, 0, 3, col]) and np.isfinite(maps[0, 0]).sum() == 18 * 18 - 1
+    with pytest.raises(
+        ShapeError,
+        match=r"cf.nc': variable 'AIRT' has shape \(2, 18, 18\), the model wants \(time, 90, 180\)",
+    ):
+        read_cf_maps(path, COADS, (90, 180))
+    with pytest.raises(VariableNotFoundError, match="cf.nc': no variable 'SST'"):
+        read_cf_maps(path, {"SST": ("TBOT", lambda x: x)}, (18, 18))

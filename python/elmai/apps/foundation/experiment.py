@@ -365,9 +365,29 @@ def large_stage(plan: Plan, corpus: Corpus, size: str = "vit115m") -> dict:
     return out
 
 
+def real_stage(plan: Plan) -> dict:
+    """The COADS demonstration (elmai.apps.foundation.realfields) with the smallest trained
+    size; absent data (no ferret-datasets) is reported, not an error."""
+    from elmai.apps.foundation.checkpoint import load_model
+    from elmai.apps.foundation.realfields import COADS_FILE, real_forecast_demo
+
+    path = _stage(plan, "real_fields")
+    if path.exists():
+        return json.loads(path.read_text())
+    if not COADS_FILE.is_file():
+        return {"status": f"not run: {COADS_FILE} absent (apt-get install ferret-datasets)"}
+    size = plan.sizes[0]
+    model, blob = load_model(_pretrained(plan, size))
+    if tuple(model.grid) != (90, 180):
+        return {"status": f"not run: the {size} model's grid {model.grid} is not COADS's 2 deg"}
+    r = real_forecast_demo(model, blob, steps=plan.forecast_steps) | {"size": size}
+    _save(path, r)
+    return r
+
+
 def run_study(plan: Plan, stages: list[str] | None = None) -> dict:
     """Every stage (or those named), then the summary results/foundation.json holds."""
-    want = set(stages or ["pretrain", "forecast", "downscale", "emulation", "engines", "large"])
+    want = set(stages or ["pretrain", "forecast", "downscale", "emulation", "engines", "large", "real"])
     t0 = time.perf_counter()
     c = corpora(plan)
     res: dict = {
@@ -394,5 +414,7 @@ def run_study(plan: Plan, stages: list[str] | None = None) -> dict:
         res["engine_runs"] = engines_stage(plan, c["pretrain"])
     if "large" in want:
         res["large"] = large_stage(plan, c["pretrain"], "tiny" if plan.quick else "vit115m")
+    if "real" in want:
+        res["real_fields"] = real_stage(plan)
     res["seconds"] = time.perf_counter() - t0
     return res

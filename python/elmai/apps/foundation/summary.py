@@ -10,7 +10,6 @@ __all__ = ["summarise"]
 # asked for by issue 27 and not built (each with why)
 NOT_BUILT = (
     "deepspeed optimiser state across engines (its partitioned AdamW moments restart on resume)",
-    "real_fields (ferret-datasets demo: time)",
     "distributed (sharded) checkpoint format (full state gathered instead)",
     "throughput per size and engine (one size measured)",
 )
@@ -98,6 +97,11 @@ def summarise(study: dict, sizes: list[str]) -> dict:
         missing.append("engines")
     if study.get("large"):
         out["largest_size_check"] = study["large"]
+    real = study.get("real_fields")
+    if real and "variables" in real:
+        out["real_fields_demo"] = real
+    else:
+        missing.append(f"real_fields ({(real or {}).get('status', 'not run')})")
     effic = out.get("data_efficiency", {})
     missing += [
         f"data_efficiency.{s} (100% only: CPU time)" for s in sizes if s in effic and len(effic[s]) < 2
