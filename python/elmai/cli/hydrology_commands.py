@@ -3,7 +3,7 @@
 - `info`: what a Caravan file holds (basins, dates, missing streamflow), checks the loader;
 - `train --config X.yaml`: one simulation-mode run (LSTM or transformer), strict YAML,
   resolved_config.yaml, metrics.json and the NSE CDF in the run folder;
-- `bench --configuration reduced|full`: the benchmark parts (simulation, forecast, ungauged, uq)
+- `bench --configuration reduced|full`: the benchmark parts (simulation, forecast, ungauged, uq, explain)
   and results/hydrology.json.
 Torch loads inside the commands only."""
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=cmd_train)
     b = hy.add_parser("bench", help="the benchmark parts and the results JSON")
     b.add_argument("--configuration", choices=("reduced", "full"), default="reduced")
-    parts = ("simulation", "forecast", "ungauged", "uq")  # elmai.apps.hydrology.benchmark.PARTS
+    parts = ("simulation", "forecast", "ungauged", "uq", "explain")  # elmai.apps.hydrology.benchmark.PARTS
     b.add_argument("--parts", nargs="*", default=list(parts), choices=parts)
     b.add_argument("--out", default="runs/hydrology", help="folder of the parts (OUT/CONFIGURATION/...)")
     b.add_argument("--results", default="results/hydrology.json", help="merged results file")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
-PARTS = ("simulation", "forecast", "ungauged", "uq")
+PARTS = ("simulation", "forecast", "ungauged", "uq", "explain")
 
 SETTINGS: dict[str, dict] = {
     "reduced": {
@@ -32,12 +32,12 @@ SETTINGS: dict[str, dict] = {
             "issue_stride": 10,
             "eval_levels": [0.0, 1.0, 2.0],
             "models": {
-                "tst": {"kind": "tst", "hidden": 32, "epochs": 12, "steps": 60, "batch_size": 64, "lr": 1e-3},
+                "tst": {"kind": "tst", "hidden": 32, "epochs": 10, "steps": 50, "batch_size": 64, "lr": 1e-3},
                 "tst_perfect": {
                     "kind": "tst",
                     "hidden": 32,
-                    "epochs": 12,
-                    "steps": 60,
+                    "epochs": 10,
+                    "steps": 50,
                     "batch_size": 64,
                     "lr": 1e-3,
                     "level": 0.0,
@@ -46,30 +46,31 @@ SETTINGS: dict[str, dict] = {
                 "lstm_ed": {
                     "kind": "lstm_ed",
                     "hidden": 64,
-                    "epochs": 12,
-                    "steps": 100,
+                    "epochs": 10,
+                    "steps": 80,
                     "batch_size": 64,
                     "lr": 2e-3,
                 },
                 "lstm": {
                     "kind": "lstm",
                     "hidden": 64,
-                    "epochs": 12,
-                    "steps": 100,
+                    "epochs": 10,
+                    "steps": 80,
                     "batch_size": 64,
                     "lr": 2e-3,
                 },
             },
         },
         "uq": {"basin": "09107000", "epochs": 200},
+        "explain": {"ilstm": "simulation_ilstm_reduced.yaml"},
         "ungauged": {
             "n_basins": 90,
             "k": 3,
             "n_folds_run": 3,
             "seq": 365,
-            "last": 180,
+            "last": 180,  # the loss on the last 180 days of each window
             "hidden": 48,
-            "epochs": 8,
+            "epochs": 6,
             "steps": 40,
             "batch_size": 64,
             "lr": 2e-3,
@@ -123,6 +124,7 @@ SETTINGS: dict[str, dict] = {
             },
         },
         "uq": {"basin": "09107000", "epochs": 1000},
+        "explain": {"ilstm": "simulation_ilstm_reduced.yaml"},
         "ungauged": {
             "n_basins": None,
             "k": 3,
@@ -150,6 +152,7 @@ def _tiny() -> dict:
         m.update(epochs=1, steps=2)
     t["ungauged"].update(n_basins=9, epochs=1, steps=2, n_folds_run=1)
     t["uq"]["epochs"] = 2
+    t["explain"] = {"ilstm": "simulation_ilstm_tiny.yaml"}
     return t
 
 
@@ -262,6 +265,15 @@ def run_part(part: str, config: str, out: Path, log: Callable[[str], None] | Non
                 out / f"ungauged_fold{f + 1}_nse_cdf.png",
                 f"ungauged basins, fold {f + 1}, held out 2008-2014",
             )
+    elif part == "explain":
+        from elmai.apps.hydrology.explain import run_explain
+
+        cfg = HydrologyConfig.load(CONFIGS_DIR / st["ilstm"])
+        cfg.out = str((out / "simulation_ilstm").resolve())
+        sim = out / "simulation.json"
+        lstm = json.loads(sim.read_text())["lstm"]["median_nse"]["model"] if sim.is_file() else None
+        res = run_explain(cfg, lstm, log)
+        res["basins"] = res["ilstm"]["basins"]
     elif part == "uq":
         from elmai.apps.hydrology.uq_warming import run_uq
 
@@ -361,6 +373,10 @@ def assemble(out: Path, results: Path, config: str) -> dict:
                 if isinstance(v, dict) and "median_nse" in v
             }
             res["ungauged"]["rs_label"] = r["rs_label"]
+        elif part == "explain":
+            res["explain"] = {
+                k: v for k, v in r.items() if k not in ("wall_seconds", "configuration", "basins")
+            }
         elif part == "uq":
             res["uq"] = {k: v for k, v in r.items() if k not in ("wall_seconds", "configuration")}
     res["config"]["wall_seconds"] = sum(p["wall_seconds"] for p in res["config"]["parts"].values())

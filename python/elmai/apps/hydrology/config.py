@@ -29,13 +29,13 @@ DATA_KEYS: dict[str, Any] = {
     "netcdf": str, "attribute_csvs": list, "basins": list, "basin_file": str, "n_basins": int,
     "basin_seed": int, "dynamic": list, "static": list, "target": str,
 }  # fmt: skip
-MODEL_KEYS: dict[str, Any] = {"type": str, "hidden": int, "dropout": float}
+MODEL_KEYS: dict[str, Any] = {"type": str, "hidden": int, "dropout": float, "span": int}
 TRAINING_KEYS: dict[str, Any] = {
     "epochs": int, "batch_size": int, "lr": float, "steps_per_epoch": int, "seq_length": int,
     "predict_last": int, "seed": int, "threads": int, "device": str,
 }  # fmt: skip
 TOP_KEYS = ("name", "data", "periods", "model", "training", "out")
-MODELS = ("lstm", "transformer")
+MODELS = ("lstm", "transformer", "ilstm")
 
 
 @dataclass

@@ -87,9 +87,16 @@ class TransformerSim(nn.Module):
         return self.head(self.norm(h)).squeeze(-1)
 
 
-def build(kind: str, n_dynamic: int, n_static: int, hidden: int, dropout: float) -> nn.Module:
+def build(
+    kind: str, n_dynamic: int, n_static: int, hidden: int, dropout: float, last: int = 1, span: int = 60
+) -> nn.Module:
+    """The simulation model `kind`; the iLSTM predicts the `last` days of each window."""
     if kind == "lstm":
         return LSTMSim(n_dynamic, n_static, hidden, dropout)
     if kind == "transformer":
         return TransformerSim(n_dynamic, n_static, hidden, dropout=dropout)
+    if kind == "ilstm":
+        from elmai.apps.hydrology.ilstm import ILSTM
+
+        return ILSTM(n_dynamic, n_static, hidden, span, last)
     raise ValueError(f"unknown simulation model '{kind}'")

@@ -91,7 +91,9 @@ def run_simulation(
 
     torch.manual_seed(tr["seed"])
     m = cfg.model
-    model = build(m["type"], p.x.shape[-1], p.static.shape[-1], m["hidden"], m["dropout"])
+    model = build(
+        m["type"], p.x.shape[-1], p.static.shape[-1], m["hidden"], m["dropout"], last, m.get("span", 60)
+    )
     cf.write_resolved(cfg.out, record)
     history = fit(model, batch, tr["epochs"], tr["steps_per_epoch"], tr["lr"], tr["seed"], log, tr["device"])
     model.to("cpu")  # scoring and saving on the CPU
