@@ -142,3 +142,26 @@ def test_tiny_simulation_run_writes_its_resolved_config(tmp_path: Path) -> None:
     assert set(m["per_basin"]["model"]["01022500"]) == {"nse", "kge", "alpha_nse", "beta_nse", "peak_timing"}
     assert r["summary"]["climatology"]["nse"]["basins"] == 2
     assert "tiny" in (out / "resolved_config.yaml").read_text()
+
+
+def test_ilstm_attentions_are_normalised() -> None:
+    from elmai.apps.hydrology.ilstm import ILSTM
+
+    torch.manual_seed(0)
+    m = ILSTM(3, 2, hidden=4, span=6, last=5).eval()
+    x, st = torch.randn(2, 20, 3), torch.randn(2, 2)
+    m.record = True
+    y = m(x, st)
+    assert y.shape == (2, 20) and (y[:, :15] == 0).all()  # only the last 5 days are predicted
+    torch.testing.assert_close(m.beta.sum(-1), torch.ones(2, 5))  # over the 3 drivers
+    torch.testing.assert_close(m.alpha.sum(-1), torch.ones(2, 5, 3))  # over the 6 lags
+    assert m.alpha.shape == (2, 5, 3, 6)
+
+
+def test_ungauged_folds_partition_the_basins() -> None:
+    from elmai.apps.hydrology.ungauged import INPUT_SETS, LABEL, RS, folds
+
+    f = folds(10, 3, 0)
+    assert sorted(np.concatenate(f).tolist()) == list(range(10)) and [len(a) for a in f] == [4, 3, 3]
+    assert set(INPUT_SETS["geo_rs_lstm"]) == set(INPUT_SETS["geo_lstm"]) | set(RS)
+    assert LABEL == "satellite-derived attributes, not images"

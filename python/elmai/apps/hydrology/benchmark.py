@@ -377,6 +377,8 @@ def assemble(out: Path, results: Path, config: str) -> dict:
             res["explain"] = {
                 k: v for k, v in r.items() if k not in ("wall_seconds", "configuration", "basins")
             }
+            if res["explain"].get("lstm_median_nse_same_basins") is None and "simulation" in res:
+                res["explain"]["lstm_median_nse_same_basins"] = res["simulation"]["lstm"]["median_nse"]
         elif part == "uq":
             res["uq"] = {k: v for k, v in r.items() if k not in ("wall_seconds", "configuration")}
     res["config"]["wall_seconds"] = sum(p["wall_seconds"] for p in res["config"]["parts"].values())
