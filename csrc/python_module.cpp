@@ -298,6 +298,10 @@ py::dict check_restart_py(const std::string& path, const py::dict& o) {
   if (o.contains("deadwood")) opt.deadwood = o["deadwood"].cast<std::vector<std::string>>();
   if (o.contains("spinup_mortality_factor"))
     opt.spinup_mortality_factor = o["spinup_mortality_factor"].cast<double>();
+  for (const auto& [key, field] : {std::pair{"decomp_pools", &opt.decomp_pools}, std::pair{"soil_pools", &opt.soil_pools},
+                                    std::pair{"tissues", &opt.tissues}, std::pair{"tissue_cn_params", &opt.tissue_cn_params},
+                                    std::pair{"tissue_cp_params", &opt.tissue_cp_params}})
+    if (o.contains(key)) *field = o[key].cast<std::vector<std::string>>();
   if (o.contains("soil_filter_landunits"))
     opt.soil_filter_landunits = o["soil_filter_landunits"].cast<std::vector<int>>();
   elmai::CheckReport r;

@@ -21,10 +21,6 @@ namespace elmai {
 namespace {
 
 constexpr double kFill = 1e35;  // ELM's spval is 1e36: anything this large is fill
-const char* const kCtc[] = {"litr1", "litr2", "litr3", "cwd", "soil1", "soil2", "soil3", "soil4"};
-const char* const kPftPools[] = {"leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot"};
-const char* const kPftCnParam[] = {"leafcn", "frootcn", "livewdcn", "deadwdcn", "livewdcn", "deadwdcn"};
-const char* const kPftCpParam[] = {"leafcp", "frootcp", "livewdcp", "deadwdcp", "livewdcp", "deadwdcp"};
 
 bool is_fill(double v) { return std::fabs(v) >= kFill; }
 
@@ -128,7 +124,8 @@ class Checker {
   Checker(const std::string& path, const CheckOptions& opt)
       : f_(path),
         opt_(opt),
-        nan_allowed_(opt.nan_allowed.begin(), opt.nan_allowed.end()) {
+        nan_allowed_(opt.nan_allowed.begin(), opt.nan_allowed.end()),
+        kept_(kept_names()) {
     report_.path = path;
   }
 
@@ -141,8 +138,8 @@ class Checker {
     });
     run_rule("soil_cn", [&] { soil_ratio("n", opt_.soil_cn, "soil_cn", false); });
     run_rule("soil_cp", [&] { soil_ratio("p", opt_.soil_cp, "soil_cp", true); });
-    run_rule("plant_cn", [&] { plant_ratio("n", kPftCnParam, "plant_cn"); });
-    run_rule("plant_cp", [&] { plant_ratio("p", kPftCpParam, "plant_cp"); });
+    run_rule("plant_cn", [&] { plant_ratio("n", opt_.tissue_cn_params, "plant_cn"); });
+    run_rule("plant_cp", [&] { plant_ratio("p", opt_.tissue_cp_params, "plant_cp"); });
     run_rule("totals", [&] { totals(); });
     run_rule("subgrid_weights", [&] { subgrid_weights(); });
     run_rule("absent_pft_pools", [&] { absent_pft_pools(); });
@@ -168,15 +165,14 @@ class Checker {
   // Values the cross-variable rules need stay cached; everything else streams through a
   // reused scratch buffer (holding a whole restart in fresh memory costs more than
   // reading it: 0.35-0.64 s against 0.22 s for 765 MB here).
-  static bool kept(const std::string& name) {
-    static const std::set<std::string> names = [] {
-      std::set<std::string> s = {"scalaravg_col", "spinup_state", "litr1c_vr", "litr2c_vr", "litr3c_vr", "cwdc_vr"};
-      for (int k = 1; k <= 4; ++k)
-        for (const char* e : {"c", "n", "p"}) s.insert("soil" + std::to_string(k) + e + "_vr");
-      for (const char* p : kPftPools) s.insert(std::string(p) + "c");
-      return s;
-    }();
-    return names.count(name) > 0;
+  bool kept(const std::string& name) const { return kept_.count(name) > 0; }
+  std::set<std::string> kept_names() const {
+    std::set<std::string> s = {"scalaravg_col", "spinup_state"};
+    for (const auto& p : opt_.decomp_pools) s.insert(p + "c_vr");
+    for (const auto& p : opt_.soil_pools)
+      for (const char* e : {"n", "p"}) s.insert(p + e + "_vr");
+    for (const auto& t : opt_.tissues) s.insert(t + "c");
+    return s;
   }
 
   const std::vector<double>& read(const std::string& name) {
@@ -270,8 +266,8 @@ class Checker {
   // -- rules ----------------------------------------------------------------------------
   std::set<std::string> pool_names() const {
     std::set<std::string> names;
-    for (const char* p : kCtc)
-      for (const char* e : {"c", "n", "p"}) names.insert(std::string(p) + e + "_vr");
+    for (const auto& p : opt_.decomp_pools)
+      for (const char* e : {"c", "n", "p"}) names.insert(p + e + "_vr");
     for (const auto& n : pft_pool_names()) names.insert(n);
     for (const char* t : {"totcolc", "totsomc", "totlitc", "totvegc", "cwdc", "totcoln", "totcolp", "tlai", "tsai"})
       names.insert(t);
@@ -280,11 +276,11 @@ class Checker {
     return names;
   }
 
-  static std::set<std::string> pft_pool_names() {
+  std::set<std::string> pft_pool_names() const {
     std::set<std::string> names;
-    for (const char* p : kPftPools)
+    for (const auto& p : opt_.tissues)
       for (const char* e : {"c", "n", "p"})
-        for (const char* s : {"", "_storage", "_xfer"}) names.insert(std::string(p) + e + s);
+        for (const char* s : {"", "_storage", "_xfer"}) names.insert(p + e + s);
     names.insert("tlai");
     names.insert("tsai");
     return names;
@@ -414,9 +410,9 @@ class Checker {
   // within two years at deep and P-poor levels).
   void soil_ratio(const char* element, const std::vector<double>& fixed, const char* rule, bool floating) {
     bool any = false;
-    for (int k = 0; k < 4; ++k) {
-      const std::string c_name = "soil" + std::to_string(k + 1) + "c_vr";
-      const std::string x_name = "soil" + std::to_string(k + 1) + element + "_vr";
+    for (std::size_t k = 0; k < opt_.soil_pools.size(); ++k) {
+      const std::string c_name = opt_.soil_pools[k] + "c_vr";
+      const std::string x_name = opt_.soil_pools[k] + element + "_vr";
       if (!has(c_name) || !has(x_name)) continue;
       any = true;
       const VariableInfo& v = f_.info(c_name);
@@ -457,14 +453,15 @@ class Checker {
         }
       }
     }
-    if (!any) throw Skip{std::string("no soil1..4 c and ") + element + " _vr pools"};
+    if (!any) throw Skip{std::string("no soil c and ") + element + " _vr pools"};
   }
 
-  void plant_ratio(const char* element, const char* const* params, const char* rule) {
+  void plant_ratio(const char* element, const std::vector<std::string>& params, const char* rule) {
     if (pft_type_.empty() || pft_wtcol_.empty()) throw Skip{"no pfts1d_itypveg / pfts1d_wtcol"};
+    if (params.size() != opt_.tissues.size()) throw Skip{"no stoichiometry parameter for every tissue given"};
     bool any = false;
-    for (int k = 0; k < 6; ++k) {
-      const std::string c_name = std::string(kPftPools[k]) + "c", x_name = std::string(kPftPools[k]) + element;
+    for (std::size_t k = 0; k < opt_.tissues.size(); ++k) {
+      const std::string c_name = opt_.tissues[k] + "c", x_name = opt_.tissues[k] + element;
       auto p = opt_.pft_params.find(params[k]);
       if (!has(c_name) || !has(x_name) || p == opt_.pft_params.end()) continue;
       any = true;
@@ -749,12 +746,14 @@ class Checker {
 
   // dz-weighted soil4 share of soil1..4 carbon, median over columns with > 1 gC/m2 (-1: none)
   double soil4_share() {
-    for (const char* n : {"soil1c_vr", "soil2c_vr", "soil3c_vr", "soil4c_vr"})
-      if (!has(n)) return -1;
-    const VariableInfo& v = f_.info("soil4c_vr");
+    if (opt_.soil_pools.empty()) return -1;
+    for (const auto& n : opt_.soil_pools)
+      if (!has(n + "c_vr")) return -1;
+    const VariableInfo& v = f_.info(opt_.soil_pools.back() + "c_vr");  // the passive pool
     const std::size_t nlev = v.shape.size() == 2 ? v.shape[1] : 1, nuse = nlev_decomp(v);
     std::vector<const std::vector<double>*> soil;
-    for (int k = 1; k <= 4; ++k) soil.push_back(&read("soil" + std::to_string(k) + "c_vr"));
+    for (const auto& n : opt_.soil_pools) soil.push_back(&read(n + "c_vr"));
+    const std::size_t last = soil.size() - 1;
     std::vector<double> fraction;
     const std::size_t ncol = v.shape.empty() ? 1 : v.shape[0];
     for (std::size_t c = 0; c < ncol; ++c) {
@@ -762,11 +761,11 @@ class Checker {
       bool fill = false;
       for (std::size_t j = 0; j < nuse; ++j) {
         const double dz = opt_.dzsoi_decomp.empty() ? 1.0 : opt_.dzsoi_decomp[j];
-        for (int k = 0; k < 4; ++k) {
+        for (std::size_t k = 0; k <= last; ++k) {
           const double x = (*soil[k])[c * nlev + j];
           if (is_fill(x)) fill = true;
           total += x * dz;
-          if (k == 3) passive += x * dz;
+          if (k == last) passive += x * dz;
         }
       }
       if (!fill && total > 1.0) fraction.push_back(passive / total);
@@ -791,6 +790,7 @@ class Checker {
   };
   std::vector<Absent> absent_found_;
   std::set<std::string> nan_allowed_;
+  std::set<std::string> kept_;
   bool saw_pool_ = false;
 };
 
@@ -803,10 +803,11 @@ bool CheckReport::ok() const {
 }
 
 CheckReport check_restart(const std::string& path, const CheckOptions& options) {
-  if (!options.soil_cn.empty() && options.soil_cn.size() != 4)
-    throw Error(ErrorKind::Argument, "soil_cn needs 4 values (soil1..soil4)");
-  if (!options.soil_cp.empty() && options.soil_cp.size() != 4)
-    throw Error(ErrorKind::Argument, "soil_cp needs 4 values (soil1..soil4)");
+  const std::size_t nsoil = options.soil_pools.size();
+  if (!options.soil_cn.empty() && options.soil_cn.size() != nsoil)
+    throw Error(ErrorKind::Argument, "soil_cn needs one value per soil pool (" + std::to_string(nsoil) + ")");
+  if (!options.soil_cp.empty() && options.soil_cp.size() != nsoil)
+    throw Error(ErrorKind::Argument, "soil_cp needs one value per soil pool (" + std::to_string(nsoil) + ")");
   return Checker(path, options).run();
 }
 

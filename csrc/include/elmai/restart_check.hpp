@@ -29,8 +29,12 @@ struct CheckOptions {
   double negative_tolerance = 1e-10;   // pools below -this are negative
   double weight_tolerance = 1e-6;      // |sum of weights - 1|
   double stoichiometry_factor = 2.0;   // plant C:N, C:P within [param/f, param*f]
-  std::vector<double> soil_cn;         // soil1..soil4 (ELM cn_s1..cn_s4)
-  std::vector<double> soil_cp;         // initial soil1..4 C:P (cn_s x np_s_new); floats within
+  // ELM's structure (elmai.io.elm_structure): the decomposing pools (<pool><e>_vr), the
+  // soil organic pools among them (the passive one last), the PFT tissues (<tissue><e>)
+  // and each tissue's C:N and C:P parameter (leafcn, livewdcp, ...)
+  std::vector<std::string> decomp_pools, soil_pools, tissues, tissue_cn_params, tissue_cp_params;
+  std::vector<double> soil_cn;         // per soil pool (ELM cn_s1..cn_s4)
+  std::vector<double> soil_cp;         // initial C:P per soil pool (cn_s x np_s_new); floats within
                                        // [cp/f, cp*f], f = stoichiometry_factor (empty: median)
   std::map<std::string, std::vector<double>> pft_params;  // leafcn, frootcn, ... by PFT type
   std::vector<double> dzsoi_decomp;    // BGC layer thicknesses (m)

@@ -19,9 +19,11 @@ from typing import Any
 from elmai import _core
 from elmai.io import elm_names as N
 from elmai.io.elm_params import ElmParams, default_params
+from elmai.io.elm_structure import CASCADE, TISSUES
 from elmai.io.soil_levels import DZSOI_DECOMP
 
-PLANT_PARAMETERS = ("leafcn", "frootcn", "livewdcn", "deadwdcn", "leafcp", "frootcp", "livewdcp", "deadwdcp")
+# the PFT stoichiometry parameters of the tissues (leafcn, ..., deadwdcp), each once
+PLANT_PARAMETERS = tuple(dict.fromkeys(TISSUES.param(t, k) for k in ("cn", "cp") for t in TISSUES.names))
 
 
 @dataclass
@@ -136,6 +138,12 @@ def check_restart(
         "deadwood": [f"{d}{e}" for d in N.ELM_DEADWOOD_POOLS for e in N.ELEMENTS],  # not storage/xfer
         "spinup_mortality_factor": float(spinup_mortality_factor),
         "soil_filter_landunits": list(N.BGC_LANDUNITS),
+        # ELM's structure, from the one table (elm_structure)
+        "decomp_pools": list(CASCADE.names),
+        "soil_pools": list(CASCADE.of_kind("soil")),
+        "tissues": list(TISSUES.names),
+        "tissue_cn_params": [TISSUES.param(t, "cn") for t in TISSUES.names],
+        "tissue_cp_params": [TISSUES.param(t, "cp") for t in TISSUES.names],
     }
     raw = _core.check_restart(os.fspath(path), options)
     return RestartCheckReport(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from elmai.io.elm_structure import CASCADE, TISSUES
+
 # ELM double and integer fill values (spval, ispval)
 SPVAL = 1.0e36
 ISPVAL = -9999
@@ -79,36 +81,22 @@ ELM_NAN_DIAGNOSTICS: tuple[str, ...] = (
     "C_budg_stateG",
 )
 
-# Converging trophic cascade (CTC) decomposing pools (biogeochem/DecompCascadeCNMod.F90)
-CTC_POOLS: tuple[str, ...] = ("litr1", "litr2", "litr3", "cwd", "soil1", "soil2", "soil3", "soil4")
+# ELM's structure (the cascade, the tissues) lives in elmai.io.elm_structure; the names
+# below are derived from it for the modules that only need the vocabulary
+CTC_POOLS: tuple[str, ...] = CASCADE.names
 # each pool's base decay rate in the parameter file (1/day)
-CTC_DECAY_RATE: dict[str, str] = {
-    "litr1": "k_l1",
-    "litr2": "k_l2",
-    "litr3": "k_l3",
-    "cwd": "k_frag",
-    "soil1": "k_s1",
-    "soil2": "k_s2",
-    "soil3": "k_s3",
-    "soil4": "k_s4",
-}
+CTC_DECAY_RATE: dict[str, str] = {p.name: p.decay_rate for p in CASCADE.pools}
 # decomposition transitions (donor, receiver or None for the atmosphere, respired-fraction
 # parameter or None for all respired); CWD is not among them: it fragments into litter
-CTC_CASCADE: tuple[tuple[str, str | None, str | None], ...] = (
-    ("litr1", "soil1", "rf_l1s1"),
-    ("litr2", "soil2", "rf_l2s2"),
-    ("litr3", "soil3", "rf_l3s3"),
-    ("soil1", "soil2", "rf_s1s2"),
-    ("soil2", "soil3", "rf_s2s3"),
-    ("soil3", "soil4", "rf_s3s4"),
-    ("soil4", None, None),
+CTC_CASCADE: tuple[tuple[str, str | None, str | None], ...] = tuple(
+    (t.donor, t.receiver, t.respired) for t in CASCADE.transitions
 )
 # CWD fragments without respiration into cellulose and lignin litter, by these fractions
-CWD_FRAGMENTATION: tuple[tuple[str, str], ...] = (("litr2", "cwd_fcel"), ("litr3", "cwd_flig"))
+CWD_FRAGMENTATION: tuple[tuple[str, str], ...] = CASCADE.fragmentation
 ELEMENTS: tuple[str, ...] = ("c", "n", "p")
 
 # PFT-level vegetation tissues (pools leafc, leafn, ..., each also with _storage and _xfer)
-PFT_TISSUES: tuple[str, ...] = ("leaf", "froot", "livestem", "deadstem", "livecroot", "deadcroot")
+PFT_TISSUES: tuple[str, ...] = TISSUES.names
 
 
 # The slow pools the AI spin-up predicts (DESIGN.md): pft-level and (column, levgrnd)
@@ -126,8 +114,8 @@ def pft_pool_names(element: str = "c") -> list[str]:
     return [f"{p}{element}{suffix}" for p in PFT_TISSUES for suffix in ("", "_storage", "_xfer")]
 
 
-LITTER_POOLS: tuple[str, ...] = ("litr1", "litr2", "litr3")
-SOM_POOLS: tuple[str, ...] = ("soil1", "soil2", "soil3", "soil4")
+LITTER_POOLS: tuple[str, ...] = CASCADE.of_kind("litter")
+SOM_POOLS: tuple[str, ...] = CASCADE.of_kind("soil")
 
 
 # ---- Restart-check vocabulary (E3SM references in docs/checks.md) -----------------------
@@ -150,12 +138,14 @@ ELM_SEED_CARBON: dict[str, tuple[float, ...]] = {
 }
 # Dead wood pools veg_cs/ns/ps_restart multiply by spinup_mortality_factor when a run leaves
 # AD spin-up (restart spinup_state 1 read with spinup_state 0), on every pft, active or not.
-ELM_DEADWOOD_POOLS: tuple[str, ...] = ("deadstem", "deadcroot")
+ELM_DEADWOOD_POOLS: tuple[str, ...] = TISSUES.dead_wood
 # spinup_mortality_factor: ELM's default is 1 (elm_varctl.F90); OLMT runs set 10.
 OLMT_SPINUP_MORTALITY_FACTOR = 10.0
 # Seed N and P are the seed C over the PFT's stoichiometry (veg_ns/veg_ps InitCold):
-# pool stem -> parameter stem (leafcn / leafcp, frootcn, deadwdcn, ...)
-ELM_SEED_STOICHIOMETRY: dict[str, str] = {"leaf": "leaf", "froot": "froot", "deadstem": "deadwd"}
+# pool stem -> parameter stem (leafcn / leafcp, frootcn, deadwdcn, ...), from the tissue table
+ELM_SEED_STOICHIOMETRY: dict[str, str] = {
+    t.name: t.param for t in TISSUES.tissues if t.name in {k.partition("_")[0][:-1] for k in ELM_SEED_CARBON}
+}
 
 
 def seed_carbon(spinup_mortality_factor: float = OLMT_SPINUP_MORTALITY_FACTOR) -> dict[str, list[float]]:
@@ -215,7 +205,7 @@ ELM_TOTALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "totcolc": (
         VEGC_TERMS
         + ("xsmrpool", "pft_ctrunc")
-        + _vr(_LITTER + _SOM + ("cwd",), "c")
+        + _vr(_LITTER + _SOM + (CASCADE.cwd,), "c")
         + ("col_ctrunc_vr", "prod1c", "prod10c", "prod100c"),
         _CROP_C + ("cropseedc_deficit",),
     ),
@@ -226,7 +216,7 @@ ELM_TOTALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "totcoln": (
         VEGN_TERMS
         + ("pft_ntrunc",)
-        + _vr(_LITTER + _SOM + ("cwd",), "n")
+        + _vr(_LITTER + _SOM + (CASCADE.cwd,), "n")
         + ("sminn_vr", "col_ntrunc_vr", "prod1n", "prod10n", "prod100n", "plant_n_buffer", "fan_totn"),
         ("grainn", "grainn_storage", "grainn_xfer", "cropseedn_deficit"),
     ),
@@ -236,7 +226,7 @@ ELM_TOTALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "totcolp": (
         VEGP_TERMS
         + ("pft_ptrunc",)
-        + _vr(_LITTER + _SOM + ("cwd",), "p")
+        + _vr(_LITTER + _SOM + (CASCADE.cwd,), "p")
         + ("solutionp_vr", "labilep_vr", "secondp_vr", "col_ptrunc_vr", "prod1p", "prod10p", "prod100p"),
         ("grainp", "grainp_storage", "grainp_xfer", "cropseedp_deficit"),
     ),

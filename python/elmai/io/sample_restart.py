@@ -20,10 +20,11 @@ import numpy as np
 from elmai.io import elm_names as N
 from elmai.io import soil_levels
 from elmai.io.elm_params import default_params
+from elmai.io.elm_structure import TISSUES
 from elmai.io.netcdf_writer import write_netcdf
 
 SOIL_CP: dict[str, float] = dict(
-    zip(("soil1", "soil2", "soil3", "soil4"), default_params().soil_cp_initial, strict=True)
+    zip(N.SOM_POOLS, default_params().soil_cp_initial, strict=True)
 )
 
 
@@ -147,8 +148,6 @@ def make_sample_restart(
     params = default_params()
     vegetated = present & (pft_type > 0)
     woody = params["woody"][pft_type] > 0
-    stoich = {"leaf": "leaf", "froot": "froot", "livestem": "livewd", "deadstem": "deadwd",
-              "livecroot": "livewd", "deadcroot": "deadwd"}  # fmt: skip
     base = {"leaf": 150, "froot": 200, "livestem": 300, "deadstem": 6000, "livecroot": 90, "deadcroot": 1800}
     pft_carbon: dict[str, np.ndarray] = {}
     # ELM's cold-start seeds on zero-weight (inactive) vegetated pfts (veg_cs%InitCold), the
@@ -162,13 +161,13 @@ def make_sample_restart(
         "deadstemc": np.where(seeded & woody, 0.1 * mortality, 0.0),
     }
     for pool in N.PFT_TISSUES:
-        has_pool = vegetated & (woody | (pool in ("leaf", "froot")))
+        has_pool = vegetated & (woody | (not TISSUES.tissues[TISSUES.index(pool)].woody))
         for suffix, f in (("", 1.0), ("_storage", 0.2), ("_xfer", 0.01)):
             c = np.where(has_pool, base[pool] * f * rng.lognormal(0, 0.5, npft), 0.0)
             c = c + seed.get(f"{pool}c{suffix}", 0.0)
             pft_carbon[f"{pool}c{suffix}"] = c
-            cn = params[f"{stoich[pool]}cn"][pft_type]
-            cp = params[f"{stoich[pool]}cp"][pft_type]
+            cn = params[TISSUES.param(pool, "cn")][pft_type]
+            cp = params[TISSUES.param(pool, "cp")][pft_type]
             for element, ratio in (("c", None), ("n", cn), ("p", cp)):
                 data = c if ratio is None else np.divide(c, ratio, out=np.zeros(npft), where=c > 0)
                 units = f"g{element.upper()}/m2"
@@ -204,7 +203,7 @@ def make_sample_restart(
     depth[N.NLEVDECOMP :] = 0.0
     base_vr = {"litr1": 20, "litr2": 60, "litr3": 30, "cwd": 200, "soil1": 40, "soil2": 400, "soil3": 6000,
                "soil4": 15000}  # fmt: skip
-    soil_cn = dict(zip(("soil1", "soil2", "soil3", "soil4"), params.soil_cn, strict=True))
+    soil_cn = dict(zip(N.SOM_POOLS, params.soil_cn, strict=True))
     lake = col_type == N.ISTDLAK
     stocks = {}
     for pool in N.CTC_POOLS:
@@ -226,8 +225,8 @@ def make_sample_restart(
     np.add.at(
         totpftc, pft_c, np.where(present, (totvegc + extra["xsmrpool"] + extra["pft_ctrunc"]) * wtcol, 0.0)
     )
-    totsomc = column_stock(("soil1", "soil2", "soil3", "soil4"))
-    totlitc = column_stock(("litr1", "litr2", "litr3"))
+    totsomc = column_stock(N.SOM_POOLS)
+    totlitc = column_stock(N.LITTER_POOLS)
     cwdc = column_stock(("cwd",))  # not in restarts: a term of totcolc only
     prod = {"prod1c": np.zeros(nc), "prod10c": np.zeros(nc), "prod100c": np.zeros(nc)}
     v["col_ctrunc_vr"] = (

@@ -12,19 +12,26 @@ from __future__ import annotations
 import torch
 
 from elmai.data.features import PFT_POOLS
+from elmai.io.elm_structure import CASCADE, TISSUES
 from elmai.io.soil_levels import DZSOI_DECOMP
 
-L3, CWD, S2, S3, S4 = 2, 3, 5, 6, 7
-SLOW_SOIL = (CWD, S3, S4)  # the soil pools that do not settle within a forcing cycle
-DEAD_WOOD = [PFT_POOLS.index(p) for p in ("deadstemc", "deadcrootc")]  # slow PFT pools
+# the two slowest soil pools and what feeds them (elm_structure.CASCADE): soil4 <- soil3,
+# soil3 <- its litter and soil donors
+S4 = CASCADE.index(CASCADE.of_kind("soil")[-1])
+S3 = CASCADE.index(CASCADE.of_kind("soil")[-2])
+FEEDS_S4 = [CASCADE.index(d) for d in CASCADE.donors_of(CASCADE.names[S4])]
+FEEDS_S3 = [CASCADE.index(d) for d in CASCADE.donors_of(CASCADE.names[S3])]
+SLOW_SOIL = (CASCADE.index(CASCADE.cwd), S3, S4)  # the soil pools that do not settle within a forcing cycle
+DEAD_WOOD = TISSUES.dead_wood_index  # slow PFT pools (indices into PFT_POOLS)
+assert [PFT_POOLS[i] for i in DEAD_WOOD] == [f"{t}c" for t in TISSUES.dead_wood]
 
 
 def cascade_imbalance(soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """(residual, input) of soil3 and soil4 per (cell, level): decay minus inflow (gC/m3/yr)."""
     flux = soil * rate  # decay of every pool
     passed = flux * (1 - rf)  # what moves to the next pool
-    in4 = passed[..., S3]
-    in3 = passed[..., S2] + passed[..., L3]
+    in4 = sum(passed[..., d] for d in FEEDS_S4)
+    in3 = sum(passed[..., d] for d in FEEDS_S3)
     return flux[..., S4] - in4, in4, flux[..., S3] - in3, in3
 
 

@@ -19,21 +19,24 @@ import torch
 
 from elmai.data.features import PFT_POOLS, SOIL_POOLS
 from elmai.io.elm_params import default_params
+from elmai.io.elm_structure import CASCADE
 
 # The model's prior uses the default parameter file's wood turnover (lwtop_ann) and gap
 # mortality (r_mort, ELM's am), 1/yr; the network learns what other sets change
 LIVE_TO_DEAD = default_params().ctc["lwtop_ann"]
 MORTALITY = default_params().ctc["r_mort"]
-L1, L2, L3, CWD, S1, S2, S3, S4 = range(8)
-CASCADE = ((S1, ((L1,),)), (S2, ((L2,), (S1,))), (S3, ((L3,), (S2,))), (S4, ((S3,),)))
-assert SOIL_POOLS[S4] == "soil4"
+# each soil pool with the pools that feed it (elm_structure.CASCADE), in cascade order
+FEEDS = tuple(
+    (SOIL_POOLS.index(k), tuple((SOIL_POOLS.index(d),) for d in CASCADE.donors_of(k)))
+    for k in CASCADE.of_kind("soil")
+)
 
 
 def soil_quasi_equilibrium(soil: torch.Tensor, rate: torch.Tensor, rf: torch.Tensor) -> torch.Tensor:
     """(B, level, 8) gC/m3: litter and CWD as they are, soil1..4 from their inflows."""
-    qe = [soil[..., k] for k in range(4)] + [None] * 4
+    qe = [soil[..., k] if not is_soil else None for k, is_soil in enumerate(CASCADE.mask("soil"))]
     tiny = 1e-12
-    for k, donors in CASCADE:
+    for k, donors in FEEDS:
         inflow = sum((1 - rf[d]) * rate[..., d] * qe[d] for (d,) in donors)
         qe[k] = torch.clamp(inflow / (rate[..., k] + tiny), max=1e7)
     return torch.stack(qe, dim=-1)

@@ -31,20 +31,13 @@ from elmai.data.features import PFT_POOLS, SOIL_POOLS, CellPools
 from elmai.errors import ElmaiError
 from elmai.io import elm_names as N
 from elmai.io.elm_params import SPINUP_MORTALITY_FACTOR, ElmParams
+from elmai.io.elm_structure import CASCADE, SPINUP_WRITES, TISSUES
 from elmai.io.restart import Restart
 from elmai.io.soil_levels import DZSOI_DECOMP
 from elmai.models.constraints import DEAD_WOOD
 
-TISSUE = {
-    "leafc": "leaf",
-    "frootc": "froot",
-    "livestemc": "livewd",
-    "deadstemc": "deadwd",
-    "livecrootc": "livewd",
-    "deadcrootc": "deadwd",
-}
 DEAD_WOOD_POOLS = tuple(PFT_POOLS[i] for i in DEAD_WOOD)  # ELM's spinup_mortality_factor applies
-SLOW_POOLS = DEAD_WOOD_POOLS + SOIL_POOLS  # what `elmai spinup` writes
+SLOW_POOLS = SPINUP_WRITES  # what `elmai spinup` writes (elm_structure)
 ALL_POOLS = PFT_POOLS + SOIL_POOLS
 
 
@@ -67,7 +60,7 @@ class Stoichiometry:
         p = params.pft
 
         def ratio(kind: str) -> np.ndarray:
-            r = np.stack([p[f"{TISSUE[v]}{kind}"] for v in PFT_POOLS])
+            r = np.stack([p[TISSUES.param(v.removesuffix("c"), kind)] for v in PFT_POOLS])
             return np.where(r > 0, r, np.inf)
 
         nan4 = np.full(4, np.nan)
@@ -125,7 +118,8 @@ def fallback_ratios(cells: CellPools, st: Stoichiometry) -> np.ndarray:
     for e, ratios in enumerate((st.soil_cn, st.soil_cp)):
         som = np.isfinite(ratios)
         out[:, e, som] = 1.0 / ratios[som]
-    for source, pools in (("leafc", ("litr1", "litr2", "litr3")), ("deadstemc", ("cwd",))):
+    # litter is fed by the leaves, CWD by the dead stem (the first dead-wood tissue)
+    for source, pools in (("leafc", N.LITTER_POOLS), (DEAD_WOOD_POOLS[0], (CASCADE.cwd,))):
         j = PFT_POOLS.index(source)
         for e, ratios in enumerate((st.pft_cn[j], st.pft_cp[j])):
             feeds = cells.weight * np.isfinite(ratios)[None, :]

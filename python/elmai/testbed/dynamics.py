@@ -33,6 +33,7 @@ from elmai.io.elm_names import (
     SCALARAVG_LEVEL,
 )
 from elmai.io.elm_params import SPINUP_MORTALITY_FACTOR, ElmParams
+from elmai.io.elm_structure import CASCADE, TISSUES
 from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, node_depths
 from elmai.testbed.climate import DAYS_IN_MONTH
 
@@ -42,20 +43,12 @@ if TYPE_CHECKING:
 SECONDS_PER_YEAR = 365.0 * 86400.0
 VEG_POOLS = PFT_TISSUES
 SOIL_POOLS = CTC_POOLS
-L1, L2, L3, CWD, S1, S2, S3, S4 = range(8)
+CWD = CASCADE.index(CASCADE.cwd)
 # (donor, receiver or -1 for the atmosphere, respired fraction parameter): ELM's CTC cascade
 TRANSITIONS = tuple(
     (SOIL_POOLS.index(d), -1 if r is None else SOIL_POOLS.index(r), rf) for d, r, rf in CTC_CASCADE
 )
 DECAY_RATE = tuple(CTC_DECAY_RATE[p] for p in SOIL_POOLS)  # 1/day
-TISSUE = {
-    "leaf": "leaf",
-    "froot": "froot",
-    "livestem": "livewd",
-    "deadstem": "deadwd",
-    "livecroot": "livewd",
-    "deadcroot": "deadwd",
-}
 
 # Accelerated decomposition (AD) spin-up, as ELM's CTC cascade: every pool with an AD factor
 # > 1 (ElmParams.ad_factors, from the parameter file's decay rates: soil3 1.96, soil4 27.4,
@@ -166,8 +159,8 @@ class Model:
         self.woody = p["woody"] > 0
         # (6, NATPFT) tissue C:N and C:P; grasses have no wood (ratio 0 in the file): their
         # wood pools stay empty, and an infinite ratio gives them no N or P
-        self.cn = np.stack([p[f"{TISSUE[v]}cn"] for v in VEG_POOLS])
-        self.cp = np.stack([p[f"{TISSUE[v]}cp"] for v in VEG_POOLS])
+        self.cn = np.stack([p[TISSUES.param(v, "cn")] for v in VEG_POOLS])
+        self.cp = np.stack([p[TISSUES.param(v, "cp")] for v in VEG_POOLS])
         self.cn = np.where(self.cn > 0, self.cn, np.inf)
         self.cp = np.where(self.cp > 0, self.cp, np.inf)
         self.soil_cn = np.concatenate([np.ones(4), params.soil_cn])  # litter entries unused
@@ -432,16 +425,17 @@ class Model:
         cwd_c, cwd_n, cwd_p = np.zeros(ncol), np.zeros(ncol), np.zeros(ncol)
         for i, pool in enumerate(VEG_POOLS):
             c = s.veg_c[i]
-            if pool in ("leaf", "froot"):
+            tissue = TISSUES.tissues[i]
+            if not tissue.woody:  # leaves and fine roots turn over
                 lost = c * (turnover + mort * (1 - turnover))
-            elif pool in ("deadstem", "deadcroot") and self.accelerated:
+            elif tissue.dead_wood and self.accelerated:
                 lost = c * -np.expm1(-self.mortality * AD_MORTALITY_FACTOR * years)
             else:
                 lost = c * mort
             c -= lost
             w_lost = lost * self.wtcol  # per m2 of column
             n_lost, p_lost = w_lost / self.cn[i][None, :], w_lost / self.cp[i][None, :]
-            if pool in ("leaf", "froot"):
+            if not tissue.woody:
                 pre = "lf" if pool == "leaf" else "fr"
                 fr = np.stack([pft[f"{pre}_flab"], pft[f"{pre}_fcel"], pft[f"{pre}_flig"]])  # (3, NATPFT)
                 dest_c, dest_n, dest_p = (
@@ -489,7 +483,7 @@ class Model:
         s.soil_n[CWD] += cwd_n[:, None] * self.surface_profile
         s.soil_p[CWD] += cwd_p[:, None] * self.surface_profile
         # vertical mixing of every pool but CWD (ELM leaves CWD in place), one explicit step
-        mixed = [k for k in range(8) if k != CWD]
+        mixed = [k for k in range(len(SOIL_POOLS)) if k != CWD]
         for pools in (s.soil_c, s.soil_n, s.soil_p):
             pools[mixed] = pools[mixed] @ self.mixing_step(dt).T
 

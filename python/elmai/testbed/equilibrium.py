@@ -19,8 +19,15 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from elmai.errors import InvalidArgumentError, RunError
+from elmai.io.elm_structure import CASCADE
 from elmai.testbed.climate import DAYS_IN_MONTH, Climate
-from elmai.testbed.dynamics import CWD, L1, L2, L3, S1, S2, S3, S4, TRANSITIONS, Model, State
+from elmai.testbed.dynamics import CWD, TRANSITIONS, Model, State
+
+LITTER = [CASCADE.index(p) for p in CASCADE.of_kind("litter")]
+# each soil pool with the pools that feed it, in cascade order (a donor is solved first)
+SOIL_FEEDS = [
+    (CASCADE.index(k), tuple(CASCADE.index(d) for d in CASCADE.donors_of(k))) for k in CASCADE.of_kind("soil")
+]
 
 
 def periodic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -152,18 +159,20 @@ def _solve(model: Model, climate: Climate, state: State, fast_years: int) -> Sta
     surface, roots = model.surface_profile[None, None, :], model.root_profile[None, None, :]
     mix = [model.mixing_step(DAYS_IN_MONTH[m % 12] * 86400.0) for m in range(frac.shape[0])]
     pools: dict[tuple[int, str], np.ndarray] = {}
-    maps = {k: cycle_map(1 - frac[:, k], mix) for k in (L1, L2, L3, S1, S2, S3, S4)}
+    maps = {k: cycle_map(1 - frac[:, k], mix) for k in range(len(CASCADE.pools)) if k != CWD}
+    # the share of CWD fragmentation each litter pool receives (0 for the labile one)
+    fragment = {CASCADE.index(pool): ctc[share] for pool, share in CASCADE.fragmentation}
     for e in "cnp":
         cwd = periodic(1 - frac[:, CWD], cwd_in[e][:, :, None] * surface[0])
         pools[(CWD, e)] = cwd
-        for k, extra in ((L1, 0.0), (L2, ctc["cwd_fcel"]), (L3, ctc["cwd_flig"])):
+        for k, extra in ((k, fragment.get(k, 0.0)) for k in LITTER):
             litter = (
                 stack[f"litter_{e}"][:, k][:, :, None] * surface[0]
                 + stack[f"root_{e}"][:, k][:, :, None] * roots[0]
             )
             pools[(k, e)] = periodic_mixed(1 - frac[:, k], litter + extra * frac[:, CWD] * cwd, mix, maps[k])
-    soil_ratio = {"c": np.ones(8), "n": model.soil_cn, "p": model.soil_cp}
-    for k, donors in ((S1, (L1,)), (S2, (L2, S1)), (S3, (L3, S2)), (S4, (S3,))):
+    soil_ratio = {"c": np.ones(len(CASCADE.pools)), "n": model.soil_cn, "p": model.soil_cp}
+    for k, donors in SOIL_FEEDS:
         gains_c = sum((1 - rf[d]) * frac[:, d] * pools[(d, "c")] for d in donors)
         pools[(k, "c")] = periodic_mixed(1 - frac[:, k], gains_c, mix, maps[k])
         pools[(k, "n")] = pools[(k, "c")] / soil_ratio["n"][k]

@@ -441,8 +441,8 @@ def write_testbed_restart(
 
     tot: dict[str, np.ndarray] = {}
     for e in "cnp":
-        tot[f"totlit{e}"] = sum(stock(N.vr_pool(p, e)) for p in ("litr1", "litr2", "litr3"))
-        tot[f"totsom{e}"] = sum(stock(N.vr_pool(p, e)) for p in ("soil1", "soil2", "soil3", "soil4"))
+        tot[f"totlit{e}"] = sum(stock(N.vr_pool(p, e)) for p in N.LITTER_POOLS)
+        tot[f"totsom{e}"] = sum(stock(N.vr_pool(p, e)) for p in N.SOM_POOLS)
         tot[f"cwd{e}"] = stock(N.vr_pool("cwd", e))
     totpftc = p2c(totvegc_p + v["xsmrpool"][1])  # + ctrunc (0)
     totcolc = totpftc + tot["cwdc"] + tot["totlitc"] + tot["totsomc"]  # + totprodc + ctrunc (0)
