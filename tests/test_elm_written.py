@@ -204,3 +204,39 @@ def _shipped() -> str:
     from elmai.pretrained import default_model
 
     return str(default_model())
+
+
+def test_spinup_opens_its_input_once_and_reads_the_sidecar_once(
+    folder: Path, params_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spin-up's stages share one open Restart and one sidecar record (counted by
+    wrapping the real readers; the compiled check and writer open the file on their own)."""
+    import elmai.artifact as artifact
+    import elmai.data.features as features
+    import elmai.spinup.run as run
+    from elmai.io.restart import open_restart
+
+    opened: list[Path] = []
+    sidecars: list[Path] = []
+    real_sidecar = artifact.load_sidecar
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(Path(path))
+        return open_restart(path, *args, **kwargs)
+
+    def counting_sidecar(path):
+        sidecars.append(Path(path))
+        return real_sidecar(path)
+
+    for module in (run, features):
+        monkeypatch.setattr(module, "open_restart", counting_open)
+    monkeypatch.setattr(artifact, "load_sidecar", counting_sidecar)
+    s16 = folder / "s16"
+    restart = folder / FILES["s16/native_year2"]
+    ai_spinup(
+        restart, _shipped(), tmp_path / "ai.nc",
+        surfdata=str(s16 / "surfdata_16x1pt_elmai_simyr1850.nc"), forcing=str(s16 / "cpl_bypass"),
+        params=str(params_file), history=[str(p) for p in sorted((s16 / "h0_year2").glob("*.nc"))],
+    )  # fmt: skip
+    assert opened.count(restart) == 1, opened
+    assert len(sidecars) == 1

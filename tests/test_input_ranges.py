@@ -151,15 +151,29 @@ def test_guard_finds_injected_cells_and_refuses_beyond_the_margin(case: dict) ->
 
 @pytest.fixture
 def swollen(case: dict, tmp_path: Path) -> Path:
-    """The early restart with one natural-vegetation column's soil x 1e6."""
+    """The early restart with one natural-vegetation column's soil x 1e6: its C, N and P
+    (ratios kept) and the column totals over them, so that it is a valid ELM file (the
+    input check passes) far outside the training ranges."""
+    from elmai.io import elm_names as N
+    from elmai.io.soil_levels import DZSOI_DECOMP
+
     path = tmp_path / EARLY
     shutil.copy(case["early"], path)
     column = int(case["cells"].column[case["rich"]])
     with netCDF4.Dataset(path, "r+") as ds:
-        for v in SOIL_VARS:
-            x = ds[v][:]
-            x[column] *= 1e6
-            ds[v][:] = x
+        added = {}
+        for pool in N.CTC_POOLS:
+            for e in N.ELEMENTS:
+                v = N.vr_pool(pool, e)
+                x = ds[v][:]
+                added[v] = float(x[column, : N.NLEVDECOMP] @ DZSOI_DECOMP) * (1e6 - 1)
+                x[column] *= 1e6
+                ds[v][:] = x
+        for total, (terms, optional) in N.ELM_TOTALS.items():
+            if total in ds.variables and ds[total].dimensions == ("column",):
+                t = ds[total][:]
+                t[column] += sum(added.get(term, 0.0) for term in terms + optional)
+                ds[total][:] = t
     return path
 
 

@@ -18,7 +18,7 @@ from elmai.errors import ElmaiError, ShapeError, VariableNotFoundError
 from elmai.io import elm_names as N
 from elmai.io.elm_params import PFT_PARAMETERS, ElmParams, find_params
 from elmai.io.forcing import forcing_climatology
-from elmai.io.restart import open_restart
+from elmai.io.restart import Restart, open_restart
 from elmai.io.soil_levels import node_depths
 from elmai.io.surface import read_surface
 
@@ -75,57 +75,64 @@ def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
     crop, urban, lake, wetland and glacier columns are left as they are and counted in
     `layout` (crop soil follows harvest and fertiliser management, which the model does
     not see; special landunits have no soil BGC). Gridcells without a natural-vegetation
-    column (glacier-only) are counted there too, never an error."""
+    column (glacier-only) are counted there too, never an error. `path` may also be an
+    open Restart (the spin-up reads its input once)."""
+    if isinstance(path, Restart):
+        return _cell_pools(path, path.path)
     with open_restart(path) as r:
-        sub = r.subgrid
-        need = [*PFT_POOLS, *SOIL_VARS]
-        missing = [n for n in need if n not in r]
-        if missing:
-            raise VariableNotFoundError(f"'{path}' lacks {', '.join(missing)} (needed for the spin-up model)")
-        for field_name in ("column_landunit_type", "column_gridcell", "pft_column", "pft_type"):
-            if getattr(sub, field_name) is None:
-                raise VariableNotFoundError(
-                    f"'{path}' lacks {sub.source_variable(field_name)} (ELM's subgrid map)"
-                )
-        ng, ncol = r.dims["gridcell"], r.dims["column"]
-        veg_col = np.flatnonzero(sub.column_landunit_type == N.ISTSOIL)
-        cell_of_col = np.full(ncol, -1)
-        cell_of_col[veg_col] = np.arange(veg_col.size)
-        on_veg = (sub.pft_column >= 0) & (cell_of_col[np.maximum(sub.pft_column, 0)] >= 0)
-        bad_type = on_veg & ((sub.pft_type < 0) | (sub.pft_type >= N.NATPFT))
-        if bad_type.any():
-            i = int(np.flatnonzero(bad_type)[0])
-            raise ShapeError(
-                f"'{path}': pft {i} on natural-vegetation column {int(sub.pft_column[i])} has type "
-                f"{int(sub.pft_type[i])}; ELM's natural PFTs are 0..{N.NATPFT - 1}"
+        return _cell_pools(r, path)
+
+
+def _cell_pools(r: Restart, path: str | os.PathLike[str]) -> CellPools:
+    sub = r.subgrid
+    need = [*PFT_POOLS, *SOIL_VARS]
+    missing = [n for n in need if n not in r]
+    if missing:
+        raise VariableNotFoundError(f"'{path}' lacks {', '.join(missing)} (needed for the spin-up model)")
+    for field_name in ("column_landunit_type", "column_gridcell", "pft_column", "pft_type"):
+        if getattr(sub, field_name) is None:
+            raise VariableNotFoundError(
+                f"'{path}' lacks {sub.source_variable(field_name)} (ELM's subgrid map)"
             )
-        pft_index = np.full((veg_col.size, N.NATPFT), -1)
-        idx = np.flatnonzero(on_veg)
-        pft_index[cell_of_col[sub.pft_column[idx]], sub.pft_type[idx]] = idx
-        present = pft_index >= 0
-        safe = np.where(present, pft_index, 0)
-        pft = np.stack([np.where(present, r.read(n)[safe], 0.0) for n in PFT_POOLS], axis=-1)
-        weight = np.where(present, sub.pft_weight_column[safe], 0.0)
-        soil = np.stack([r.read(n)[veg_col, : N.NLEVDECOMP] for n in SOIL_VARS], axis=-1)
-        state = _scalar(r, "spinup_state")
-        scalaravg = scalaravg_file = None
-        if "scalaravg_col" in r:
-            s = r.read("scalaravg_col")[veg_col, : N.NLEVDECOMP]
-            scalaravg_file = s
-            # ELM accumulates it in AD years 20-40 only: 1e36 (never set) is no scalar
-            if s.size and np.isfinite(s).all() and (s > 0).all() and (s < 1e30).all():
-                scalaravg = s
-        gridcell = sub.column_gridcell[veg_col]
-        lat, lon = sub.gridcell_lat[gridcell], sub.gridcell_lon[gridcell]
-        col_weight = sub.column_weight[veg_col] if sub.column_weight is not None else np.ones(veg_col.size)
-        types = sub.column_landunit_type
-        layout = {
-            "gridcells": int(ng),
-            "natural_vegetation_columns": int(veg_col.size),
-            "crop_columns": int((types == N.ISTCROP).sum()),
-            "special_columns": int((~np.isin(types, N.BGC_LANDUNITS)).sum()),
-            "gridcells_without_natural_vegetation": int(ng - np.unique(gridcell).size),
-        }
+    ng, ncol = r.dims["gridcell"], r.dims["column"]
+    veg_col = np.flatnonzero(sub.column_landunit_type == N.ISTSOIL)
+    cell_of_col = np.full(ncol, -1)
+    cell_of_col[veg_col] = np.arange(veg_col.size)
+    on_veg = (sub.pft_column >= 0) & (cell_of_col[np.maximum(sub.pft_column, 0)] >= 0)
+    bad_type = on_veg & ((sub.pft_type < 0) | (sub.pft_type >= N.NATPFT))
+    if bad_type.any():
+        i = int(np.flatnonzero(bad_type)[0])
+        raise ShapeError(
+            f"'{path}': pft {i} on natural-vegetation column {int(sub.pft_column[i])} has type "
+            f"{int(sub.pft_type[i])}; ELM's natural PFTs are 0..{N.NATPFT - 1}"
+        )
+    pft_index = np.full((veg_col.size, N.NATPFT), -1)
+    idx = np.flatnonzero(on_veg)
+    pft_index[cell_of_col[sub.pft_column[idx]], sub.pft_type[idx]] = idx
+    present = pft_index >= 0
+    safe = np.where(present, pft_index, 0)
+    pft = np.stack([np.where(present, r.read(n)[safe], 0.0) for n in PFT_POOLS], axis=-1)
+    weight = np.where(present, sub.pft_weight_column[safe], 0.0)
+    soil = np.stack([r.read(n)[veg_col, : N.NLEVDECOMP] for n in SOIL_VARS], axis=-1)
+    state = _scalar(r, "spinup_state")
+    scalaravg = scalaravg_file = None
+    if "scalaravg_col" in r:
+        s = r.read("scalaravg_col")[veg_col, : N.NLEVDECOMP]
+        scalaravg_file = s
+        # ELM accumulates it in AD years 20-40 only: 1e36 (never set) is no scalar
+        if s.size and np.isfinite(s).all() and (s > 0).all() and (s < 1e30).all():
+            scalaravg = s
+    gridcell = sub.column_gridcell[veg_col]
+    lat, lon = sub.gridcell_lat[gridcell], sub.gridcell_lon[gridcell]
+    col_weight = sub.column_weight[veg_col] if sub.column_weight is not None else np.ones(veg_col.size)
+    types = sub.column_landunit_type
+    layout = {
+        "gridcells": int(ng),
+        "natural_vegetation_columns": int(veg_col.size),
+        "crop_columns": int((types == N.ISTCROP).sum()),
+        "special_columns": int((~np.isin(types, N.BGC_LANDUNITS)).sum()),
+        "gridcells_without_natural_vegetation": int(ng - np.unique(gridcell).size),
+    }
     for name, arr in (("PFT pools", pft), ("soil pools", soil)):
         bad = ~np.isfinite(arr) | (arr < 0)
         if bad.any():

@@ -86,8 +86,8 @@ def write_card(
     cells, years, ...); `transfer`: how it did on a case it did not see (None: not tried);
     `rebuild`: the command that rebuilds model and card."""
     from elmai import __version__
+    from elmai.artifact import load_sidecar
     from elmai.spinup.input_ranges import INPUT_MARGIN
-    from elmai.training.export import load_sidecar
 
     folder = Path(folder)
     model = Path(model_file)
@@ -124,7 +124,7 @@ def check_card(folder: str | os.PathLike[str] | None = None) -> list[str]:
     """What no longer agrees between the card, the model file, its sidecar and this elmai
     (an empty list: all is well)."""
     from elmai import __version__
-    from elmai.training.export import FORMAT
+    from elmai.artifact import FORMAT
 
     folder = _folder(folder)
     try:

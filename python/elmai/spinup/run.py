@@ -18,18 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
+from elmai.artifact import ModelArtifact, load_model
 from elmai.checks import check_restart
 from elmai.data import features as F
 from elmai.errors import ElmaiError, ElmaiFileError
-from elmai.inference import Model
 from elmai.io.elm_params import ElmParams, find_params
 from elmai.io.history import files_before
 from elmai.io.netcdf_writer import write_netcdf
-from elmai.io.restart import open_restart, write_restart
+from elmai.io.restart import Restart, open_restart, write_restart
 from elmai.io.soil_levels import DZSOI_DECOMP
 from elmai.spinup.input_ranges import check_input_ranges, refuse_beyond_margin
 from elmai.spinup.merge import SLOW_POOLS, Stoichiometry, ad_inflation, fallback_ratios, merge_updates
-from elmai.training.export import load_sidecar
 
 
 class SpinupCheckError(ElmaiError):
@@ -111,23 +110,31 @@ def case_params(restart: Path, given: str | None) -> ElmParams:
     return find_params(restart.parent, given)
 
 
-def early_history(restart: Path, given: list[str] | None = None) -> list[Path]:
+def early_history(restart: Path, given: list[str] | None = None, year: int | None = None) -> list[Path]:
     """The h0 files whose decomposition scalars give the decay rates: those given, else the
-    *.elm.h0.* beside the restart from the 20 years before its date (none: no h0)."""
+    *.elm.h0.* beside the restart from the 20 years before its date (`year`, read from the
+    restart when not given; none: no h0)."""
     if given is not None:
         return [Path(g) for g in given]
-    with open_restart(restart) as r:
-        year = r.year
+    if year is None:
+        with open_restart(restart) as r:
+            year = r.year
     return files_before(restart.parent, year)
 
 
 def early_inputs(
-    restart: Path, forcing: Path, surfdata: Path, params: ElmParams, history: list[Path] | None = None
+    restart: Path | Restart,
+    forcing: Path,
+    surfdata: Path,
+    params: ElmParams,
+    history: list[Path] | None = None,
 ) -> tuple[dict[str, np.ndarray], F.CellPools]:
     """The model inputs of every natural-vegetation column (normal-mode pools: an AD
     restart's are inflated as ELM does when it leaves AD), and the cells' place in the
-    restart. Decay rates from the `history` (h0) files when given."""
+    restart (a path or an open Restart). Decay rates from the `history` (h0) files when given.
+    This is the feature builder inference shares with training (elmai.data.dataset)."""
     cells = F.read_cell_pools(restart)
+    restart = Path(restart.path) if isinstance(restart, Restart) else restart
     if cells.lat.size == 0:
         raise ElmaiError(f"'{restart}' has no natural-vegetation column: nothing to spin up")
     forc, static, area, rates = F.climate_inputs(
@@ -153,24 +160,17 @@ def early_inputs(
     return inputs, cells
 
 
-def predict_pools(model_file: str | os.PathLike[str], inputs: dict[str, np.ndarray], threads: int = 0):
+def predict_pools(
+    model: ModelArtifact | str | os.PathLike[str], inputs: dict[str, np.ndarray], threads: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(pft pools, soil pools) in gC/m2 and gC/m3 from the C++ runner."""
-    meta = load_sidecar(model_file)
-    model = Model(model_file, threads=threads)
-    order = meta["input_order"]
-    for spec in meta["inputs"]:
-        got = inputs[spec["name"]].shape[1:]
-        if list(got) != spec["shape"][1:]:
-            raise ElmaiError(
-                f"model '{model_file}' wants {spec['name']} per cell as {spec['shape'][1:]}, got {list(got)}"
-            )
-    x = [np.ascontiguousarray(inputs[name], dtype=np.float32) for name in order]
-    pft, soil = model(*x)
+    artifact = model if isinstance(model, ModelArtifact) else load_model(model)
+    pft, soil = artifact.forward(inputs, threads)
     for name, arr in (("pft_pools", pft), ("soil_pools", soil)):
         bad = ~np.isfinite(arr)
         if bad.any():
             cell = int(np.argwhere(bad)[0][0])
-            raise ElmaiError(f"model '{model_file}' returned NaN/Inf in {name} (first at gridcell {cell})")
+            raise ElmaiError(f"model '{artifact.path}' returned NaN/Inf in {name} (first at gridcell {cell})")
     return pft.astype(np.float64), soil.astype(np.float64)
 
 
@@ -204,6 +204,80 @@ def written_pools(
     return pft_out, soil_out
 
 
+@dataclass
+class SpinupState:
+    """What the stages of `elmai spinup` hand on: the open input restart, the case's files
+    and parameters, the model artifact, and what each stage produced."""
+
+    restart: Path
+    out: Path
+    r: Restart  # the input, opened once
+    forcing: Path
+    surfdata: Path
+    params: ElmParams
+    artifact: ModelArtifact
+    force: bool = False
+    threads: int = 0
+    history: list[Path] = field(default_factory=list)
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    cells: F.CellPools | None = None
+    ranges: object = None
+    pft: np.ndarray | None = None
+    soil: np.ndarray | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def gather(state: SpinupState) -> None:
+    """Stage 1: check the input with `elmai check`'s rules, then build the model inputs of
+    every natural-vegetation column from the open restart, the forcing, surface data and h0."""
+    t0 = time.perf_counter()
+    check_input(state.restart, state.params, state.force)
+    state.inputs, state.cells = early_inputs(
+        state.r, state.forcing, state.surfdata, state.params, state.history
+    )
+    if state.cells.spinup_state == 1:
+        print(
+            f"elmai spinup: '{state.restart.name}' is an AD restart: the AI restart stays in AD mode "
+            "(spinup_state 1, pools stored as ELM stores them in AD); a native ELM run from it leaves "
+            "AD as from ELM's own AD restart (col_cs_restart: factor / scalaravg_col, dead wood x "
+            "spinup_mortality_factor)"
+        )
+    state.seconds["inputs"] = time.perf_counter() - t0
+
+
+def check_ranges(state: SpinupState) -> None:
+    """Stage 2: before the model runs, a case far outside the training data is refused
+    unless forced (the trained ranges come from the artifact's sidecar)."""
+    t0 = time.perf_counter()
+    cells = state.cells
+    assert cells is not None
+    state.ranges = check_input_ranges(state.artifact.sidecar.input_ranges, state.inputs, cells.lat, cells.lon)
+    if state.ranges.paragraph():
+        print(state.ranges.paragraph())
+    refuse_beyond_margin(state.ranges, state.restart, state.force)
+    state.seconds["inputs"] += time.perf_counter() - t0
+
+
+def predict(state: SpinupState) -> None:
+    """Stage 3: the slow pools from the C++ runner."""
+    t0 = time.perf_counter()
+    state.pft, state.soil = predict_pools(state.artifact, state.inputs, state.threads)
+    state.seconds["model"] = time.perf_counter() - t0
+
+
+def merge_write_check(state: SpinupState) -> tuple[bool, str]:
+    """Stage 4: merge into a copy of the input, check the copy, rename it into place."""
+    t0 = time.perf_counter()
+    assert state.cells is not None and state.pft is not None and state.soil is not None
+    note = f"elmai spinup: slow pools predicted by {state.artifact.path.name}"
+    ok, table = write_checked(
+        state.restart, state.out, state.cells, state.pft, state.soil, state.params, note, state.force,
+        r=state.r,
+    )  # fmt: skip
+    state.seconds["merge_write_check"] = time.perf_counter() - t0
+    return ok, table
+
+
 def ai_spinup(
     restart: str | os.PathLike[str],
     model_file: str | os.PathLike[str],
@@ -216,36 +290,31 @@ def ai_spinup(
     threads: int = 0,
     history: list[str] | None = None,
 ) -> SpinupResult:
+    """An early restart and a trained model -> an equilibrium restart at `out`, in stages:
+    gather (the input checked, then opened once: cell pools, year, h0, forcing, surface,
+    parameters), check_ranges (the model's trained ranges, read once from its sidecar),
+    predict (C++ runner), merge_write_check (stoichiometry, totals, every static rule, then
+    rename). The input is never modified; nothing is written unless every stage passes
+    (or `force`)."""
     restart, out = Path(restart), Path(out)
     if out.resolve() == restart.resolve():
         raise ElmaiError(f"--out '{out}' is the input restart: elmai never modifies its input")
     forc = _beside(restart, "*.datm.forcing.nc", forcing, "forcing")
     surf = _beside(restart, "surfdata_*.nc", surfdata, "surfdata")
     prm = case_params(restart, params)
-    t0 = time.perf_counter()
-    check_input(restart, prm, force)
-    inputs, cells = early_inputs(restart, forc, surf, prm, early_history(restart, history))
-    if cells.spinup_state == 1:
-        print(
-            f"elmai spinup: '{restart.name}' is an AD restart: the AI restart stays in AD mode "
-            "(spinup_state 1, pools stored as ELM stores them in AD); a native ELM run from it leaves "
-            "AD as from ELM's own AD restart (col_cs_restart: factor / scalaravg_col, dead wood x "
-            "spinup_mortality_factor)"
-        )
-    # before the model runs: a case far outside the training data is refused unless forced
-    ranges = check_input_ranges(load_sidecar(model_file).get("input_ranges"), inputs, cells.lat, cells.lon)
-    if ranges.paragraph():
-        print(ranges.paragraph())
-    refuse_beyond_margin(ranges, restart, force)
-    t1 = time.perf_counter()
-    pft, soil = predict_pools(model_file, inputs, threads)
-    t2 = time.perf_counter()
-    st = Stoichiometry.from_params(prm)
-    history_note = f"elmai spinup: slow pools predicted by {Path(model_file).name}"
-    ok, table = write_checked(restart, out, cells, pft, soil, prm, history_note, force)
+    artifact = load_model(model_file)
+    with open_restart(restart) as r:
+        state = SpinupState(restart, out, r, forc, surf, prm, artifact, force, threads,
+                            early_history(restart, history, r.year))  # fmt: skip
+        gather(state)
+        check_ranges(state)
+        predict(state)
+        ok, table = merge_write_check(state)
+    cells, inputs, pft, soil = state.cells, state.inputs, state.pft, state.soil
+    assert cells is not None and pft is not None and soil is not None
     result = SpinupResult(str(out), int(cells.lat.size), ok, table, layout=cells.layout or {})
-    result.input_ranges = ranges.to_dict()
-    result.seconds = {"inputs": t1 - t0, "model": t2 - t1, "merge_write_check": time.perf_counter() - t2}
+    result.input_ranges = state.ranges.to_dict()
+    result.seconds = dict(state.seconds)
     area = inputs["area"]
     written_pft, written_soil = written_pools(inputs["pft_early"], inputs["soil_early"], pft, soil, cells)
     result.totals_pgc = {
@@ -254,7 +323,7 @@ def ai_spinup(
     }
     result.land_m2 = float(area.sum())
     if save_inputs:
-        write_inputs(save_inputs, inputs, cells, st, pft, soil)
+        write_inputs(save_inputs, inputs, cells, Stoichiometry.from_params(prm), pft, soil)
         result.inputs_file = str(save_inputs)
     return result
 
@@ -269,12 +338,17 @@ def write_checked(
     history: str,
     force: bool,
     pools: tuple[str, ...] = SLOW_POOLS,
+    r: Restart | None = None,
 ) -> tuple[bool, str]:
-    """Merge `pools` into a copy of `restart`, check the copy with every static rule (the
-    case's parameters) and rename it to `out` only if it passes (or `force`).
-    (checks passed, check table)."""
-    with open_restart(restart) as r:
-        updates = merge_updates(r, cells, pft, soil, Stoichiometry.from_params(params), pools)
+    """Merge `pools` into a copy of `restart` (read through `r` when it is open already),
+    check the copy with every static rule (the case's parameters) and rename it to `out`
+    only if it passes (or `force`). (checks passed, check table)."""
+    st = Stoichiometry.from_params(params)
+    if r is not None:
+        updates = merge_updates(r, cells, pft, soil, st, pools)
+    else:
+        with open_restart(restart) as opened:
+            updates = merge_updates(opened, cells, pft, soil, st, pools)
     tmp = out.with_name(f".{out.name}.unchecked")
     write_restart(restart, tmp, updates, history=history)
     try:

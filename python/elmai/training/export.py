@@ -26,12 +26,11 @@ from pathlib import Path
 
 import torch
 
+from elmai.artifact import FORMAT, load_sidecar, sidecar_path
 from elmai.data.features import FORCING_VARS, PFT_POOLS, SOIL_VARS, STATIC_VARS, TRAIT_VARS
-from elmai.errors import InputNotFoundError, ModelFileError, RunError
+from elmai.errors import RunError
 from elmai.io.elm_names import NATPFT, NATPFT_NAMES, NLEVDECOMP
 from elmai.models.spinup_transformer import INPUT_NAMES, OUTPUT_NAMES, SpinupTransformer
-
-FORMAT = "elmai-spinup-model/1"
 
 
 def example_inputs(batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -242,7 +241,21 @@ def _write_sidecar(model, cfg, model_path: str | Path, out: Path, worst: float, 
         # the space each input's min/max is in is named per input ("space": log1p or linear)
         extra["input_ranges"] = ranges
     meta = sidecar(model, extra)
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    # one sidecar per model: a .pt and a .pt2 of the same checkpoint are both listed
+    path = sidecar_path(out)
+    artifacts = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            old = {}
+        if old.get("config") == meta["config"] and old.get("normalisation") == meta["normalisation"]:
+            artifacts = dict(old.get("artifacts") or {})
+    artifacts[fmt] = {"file": out.name, "parity_max_rel_diff": worst}
+    meta["artifacts"] = artifacts
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(path)
     return meta
 
 
@@ -259,18 +272,6 @@ def parity(model: torch.nn.Module, exported) -> float:
     return worst
 
 
-def load_sidecar(model_file: str | Path) -> dict:
-    path = Path(model_file).with_suffix(".json")
-    if not path.exists():
-        raise InputNotFoundError(f"no sidecar '{path}' beside the model (written by `elmai export`)")
-    meta = json.loads(path.read_text())
-    if meta.get("format") != FORMAT:
-        raise ModelFileError(
-            f"'{path}' is not an elmai spin-up model sidecar (format {meta.get('format')!r})"
-        )
-    return meta
-
-
 __all__ = [
     "checkpoint_input_ranges",
     "export",
@@ -280,4 +281,5 @@ __all__ = [
     "sidecar",
     "load_sidecar",
     "example_inputs",
+    "FORMAT",
 ]
