@@ -80,6 +80,49 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--dry-run", action="store_true", help="check and print the commands only")
     r.set_defaults(func=cmd_run)
 
+    e = es.add_parser(
+        "ensemble",
+        help="an ELM-run site ensemble: plan, run (resumable), status, pack/unpack for a fresh machine",
+        description="ELM as teacher and judge over many sites of a testbed world (docs/elm_ensemble.md): "
+        "each group of sites gets a native case (20-year cold start, then the AI route) and an AD case "
+        "(ELM's own AD + native spin-up). The manifest DIR/manifest.json records every finished chunk.",
+    )
+    ee = e.add_subparsers(dest="ensemble_command", required=True)
+    ep = ee.add_parser("plan", help="choose the sites (stratified), groups and stages; write the manifest")
+    ep.add_argument("dir")
+    ep.add_argument("--world", required=True, help="a testbed run folder (`elmai testbed run --out DIR`)")
+    ep.add_argument("--sites", type=int, default=64, help="sites in all (default 64)")
+    ep.add_argument("--held-out", type=int, default=32, help="sites never used for training (default 32)")
+    ep.add_argument("--group", type=int, default=16, help="sites per ELM case (default 16)")
+    ep.add_argument("--paramfile", help="real ELM parameter file (default: the one the world ran with)")
+    ep.add_argument("--ad-years", type=int, default=100, help="ELM AD years (default 100)")
+    ep.add_argument("--native-years", type=int, default=100, help="ELM native years after AD (default 100)")
+    ep.add_argument("--chunk-years", type=int, default=10, help="years per ELM submission (default 10)")
+    ep.set_defaults(func=cmd_ensemble_plan)
+    er = ee.add_parser("run", help="run the pending stages; a stopped run continues where it stopped")
+    er.add_argument("dir")
+    er.add_argument("--e3sm", help="E3SM checkout (default: $ELMAI_E3SM)")
+    er.add_argument("--hours", type=float, help="stop starting new chunks after this many hours")
+    er.add_argument("--model", help="spin-up model for the AI route (default: the shipped one)")
+    er.add_argument("--ntasks", type=int, default=1, help="MPI tasks per ELM case (default 1)")
+    er.add_argument("--clone-from", help="a built site case (same compset, NTASKS) to clone, not build")
+    er.set_defaults(func=cmd_ensemble_run)
+    est = ee.add_parser("status", help="sites, stages and ELM years done, and the time left")
+    est.add_argument("dir")
+    est.set_defaults(func=cmd_ensemble_status)
+    epk = ee.add_parser("pack", help="copy the manifest and the restarts still needed (gzip) to a folder")
+    epk.add_argument("dir")
+    epk.add_argument("--to", required=True, help="e.g. results/elm_ensemble (committed)")
+    epk.set_defaults(func=cmd_ensemble_pack)
+    erp = ee.add_parser("report", help="what the ensemble measured so far, as JSON")
+    erp.add_argument("dir")
+    erp.add_argument("--out", default="results/elm_ensemble.json", help="JSON file (default results/...)")
+    erp.set_defaults(func=cmd_ensemble_report)
+    eu = ee.add_parser("unpack", help="lay a packed ensemble into an empty folder to continue it")
+    eu.add_argument("packed")
+    eu.add_argument("dir")
+    eu.set_defaults(func=cmd_ensemble_unpack)
+
 
 def cmd_case(args: argparse.Namespace) -> int:
     from elmai.elm.case_inputs import MANIFEST, SETUP_SCRIPT, CaseOptions, write_case
@@ -121,4 +164,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{len(result.warnings)} balance warning(s) below ELM's stopping threshold"
     )
     print(f"restarts: {', '.join(result.restarts)}; {len(result.history)} h0 file(s); all in {result.folder}")
+    return 0
+
+
+def cmd_ensemble_plan(args: argparse.Namespace) -> int:
+    from elmai.elm.ensemble import plan_ensemble, status_table
+
+    plan = plan_ensemble(args.dir, args.world, sites=args.sites, held_out=args.held_out,
+                         group_size=args.group, paramfile=args.paramfile, chunk_years=args.chunk_years,
+                         ad_years=args.ad_years, native_years=args.native_years)  # fmt: skip
+    print(status_table(plan))
+    print(f"sites: {args.dir}/sites.json; next: `elmai elm ensemble run {args.dir}`")
+    return 0
+
+
+def cmd_ensemble_run(args: argparse.Namespace) -> int:
+    from elmai.elm.ensemble import progress, run_ensemble, status_table
+
+    plan = run_ensemble(args.dir, args.e3sm, hours=args.hours, model=args.model, ntasks=args.ntasks,
+                        clone_from=args.clone_from)
+    print(status_table(plan))
+    return 1 if progress(plan)["failed"] else 0
+
+
+def cmd_ensemble_status(args: argparse.Namespace) -> int:
+    from elmai.elm.ensemble import load, status_table
+
+    print(status_table(load(args.dir)))
+    return 0
+
+
+def cmd_ensemble_pack(args: argparse.Namespace) -> int:
+    from elmai.elm.ensemble import pack
+
+    files = pack(args.dir, args.to)
+    size = sum(f.stat().st_size for f in files)
+    print(f"packed {len(files)} file(s), {size / 1e6:.1f} MB, into {args.to}")
+    return 0
+
+
+def cmd_ensemble_unpack(args: argparse.Namespace) -> int:
+    from elmai.elm.ensemble import status_table, unpack
+
+    print(status_table(unpack(args.packed, args.dir)))
+    return 0
+
+
+def cmd_ensemble_report(args: argparse.Namespace) -> int:
+    from elmai.elm.ensemble import write_report
+
+    data = write_report(args.dir, args.out)
+    cost = data["elm_cost"]["s_per_site_year"]
+    chunks = data["elm_cost"]["chunks"]
+    pace = f"{cost['median']:.2f} s per ELM site-year (median of {chunks} chunks)" if cost else "none yet"
+    held, verified = data["held_out_sites"], data["verified_sites"]
+    print(f"wrote {args.out}: {held} held-out sites, {verified} verified; {pace}")
     return 0

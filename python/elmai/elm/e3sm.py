@@ -255,7 +255,7 @@ _PROGRESS = ("Building ", "Component ", "Total build time", "MODEL BUILD HAS FIN
              "ERROR", "Creating Case directory", "Creating batch scripts")  # fmt: skip
 
 
-def _execute(steps: list[Step], logs: Path) -> None:
+def _execute(steps: list[Step], logs: Path, env: dict[str, str] | None = None) -> None:
     """Run the steps in order, each into logs/<name>.log, echoing CIME's milestones (which
     component is building, done, model execution) so that a 4-minute build shows progress."""
     import getpass
@@ -263,7 +263,8 @@ def _execute(steps: list[Step], logs: Path) -> None:
 
     logs.mkdir(parents=True, exist_ok=True)
     # no __pycache__ in the checkout; CIME records $USER, which containers often leave unset
-    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "USER": os.environ.get("USER") or getpass.getuser()}
+    user = os.environ.get("USER") or getpass.getuser()
+    env = env or os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "USER": user}
     for step in steps:
         log = logs / f"{step.name}.log"
         print(f"elmai elm: {step.name} (log: {log})", flush=True)
@@ -311,6 +312,36 @@ def build(
     check_bypass_macros(out / "case")  # the set-up must have left it before the build
     _execute(steps[-1:], out / "logs")
     return steps
+
+
+def clone_built(source: str | os.PathLike[str], out: str | os.PathLike[str], e3sm: str | None = None) -> Path:
+    """The case of the `elm case` folder `out` as a clone of the built case `source`
+    (CIME create_clone --keepexe): the same ELM executable, this folder's sites, inputs and
+    namelists, its own run directory. Every site case of one compset and task count
+    compiles the same ELM, so an ensemble builds once (minutes) and clones (seconds)."""
+    import getpass
+
+    root = find_e3sm(e3sm)
+    src, out = find_case(source), Path(out).resolve()
+    _case_inputs(out)
+    case = out / "case"
+    if case.exists():
+        raise ElmaiFileError(f"'{case}' exists: remove it to clone anew, or use another folder")
+    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "USER": os.environ.get("USER") or getpass.getuser()}
+    argv = [str(root / "cime" / "scripts" / "create_clone"), "--case", str(case), "--clone", str(src),
+            "--keepexe", "--cime-output-root", str(out / "cime_output")]  # fmt: skip
+    _execute([Step("create_clone", argv, out)], out / "logs", env)
+    # the clone keeps the source's run directory and has no cmake macros of its own
+    shutil.copytree(src / "cmake_macros", case / "cmake_macros", dirs_exist_ok=True)
+    rundir = out / "cime_output" / "case" / "run"
+    rundir.mkdir(parents=True, exist_ok=True)
+    steps = [
+        Step("xmlchange_rundir", ["./xmlchange", f"RUNDIR={rundir}"], case),
+        Step("case_setup", ["bash", str((out / "case_setup.sh").resolve())], case),
+    ]
+    _execute(steps, out / "logs", env)
+    check_bypass_macros(case)
+    return case
 
 
 def find_case(path: str | os.PathLike[str]) -> Path:

@@ -1,0 +1,138 @@
+"""The ELM ensemble's bookkeeping without ELM (issue 25): stratified site choice, the
+manifest (atomic, refused when it disagrees with the disk), the order of work and its
+resumption, failures that stop one group only, and packing for a fresh machine. The ELM
+runs themselves are tested where ELMAI_E3SM names a checkout (tests/test_elm_case.py)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from elmai.elm import ensemble as E
+from elmai.errors import InvalidArgumentError
+from tests.conftest import shared_data
+
+ELMAI = str(Path(sys.executable).with_name("elmai"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from elmai.testbed.run import run_testbed
+
+    root = tmp_path_factory.mktemp("ensemble_world")
+    run_testbed(root, resolution=10.0, years=1, forcing_years=2, progress=False)
+    return root
+
+
+def test_stratified_pick_holds_every_required_climate() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    t = rng.uniform(-25, 28, n)
+    p = np.exp(rng.uniform(np.log(50), np.log(3000), n))
+    woody = rng.random(n) < 0.5
+    crop = np.where(rng.random(n) < 0.3, 20.0, 0.0)
+    idx, strata, kinds = E.pick_stratified(t, p, woody, crop, 24)
+    assert len(set(idx.tolist())) == 24
+    assert all(v >= 1 for v in kinds.values()), kinds
+    # round-robin over the strata: every non-empty stratum holds at least one site
+    assert set(np.unique(E.stratify(t, p, woody))) <= set(strata.tolist())
+    again = E.pick_stratified(t, p, woody, crop, 24)[0]
+    np.testing.assert_array_equal(idx, again)  # deterministic
+    with pytest.raises(InvalidArgumentError, match="only 400"):
+        E.pick_stratified(t, p, woody, crop, 401)
+
+
+def test_plan_writes_groups_sites_and_a_manifest(world: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ens"
+    plan = E.plan_ensemble(folder, world, sites=12, held_out=6, group_size=4)
+    assert [g.name for g in plan.groups] == ["heldout01", "heldout02", "train01", "train02"]
+    held = [s for g in plan.groups if g.held_out for s in g.sites]
+    train = [s for g in plan.groups if not g.held_out for s in g.sites]
+    assert len(held) == 6 and len(train) == 6
+    assert not {(s["lat"], s["lon"]) for s in held} & {(s["lat"], s["lon"]) for s in train}
+    # only held-out groups run the AI route; every group runs ELM's own spin-up
+    assert "ai_verify" in plan.groups[0].stages and "ai_verify" not in plan.groups[-1].stages
+    assert all("ad_native" in g.stages for g in plan.groups)
+    points = (folder / "heldout01" / "points.txt").read_text().splitlines()
+    assert len([ln for ln in points if not ln.startswith("#")]) == 4
+    loaded = E.load(folder)
+    assert E._plan_to_dict(loaded) == E._plan_to_dict(plan)
+    assert json.loads((folder / "sites.json").read_text())["kinds"].keys() == {
+        "cold", "arid", "tropical", "boreal_crop_free"
+    }  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match="already holds an ensemble"):
+        E.plan_ensemble(folder, world, sites=12, held_out=6, group_size=4)
+    with pytest.raises(InvalidArgumentError, match="--held-out"):
+        E.plan_ensemble(tmp_path / "other", world, sites=4, held_out=4)
+
+
+def test_order_of_work_resumes_and_isolates_failures(world: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ens"
+    plan = E.plan_ensemble(folder, world, sites=8, held_out=4, group_size=4)
+    order = []
+    while (work := E.next_work(plan)) is not None:
+        g, s = work
+        order.append(f"{g.name}/{s.name}")
+        # the held-out group's ELM AD fails: its ad_native is never started, the rest goes on
+        s.status = "failed" if (g.name, s.name) == ("heldout01", "ad") else "done"
+    assert order[:4] == ["heldout01/build_native", "train01/build_native", "heldout01/early", "train01/early"]
+    assert order.index("heldout01/ai_verify") < order.index("train01/ad")
+    assert "heldout01/ad_native" not in order and "train01/ad_native" in order
+    p = E.progress(plan)
+    assert p["failed"] and p["failed"][0].startswith("heldout01/ad")
+
+
+def test_chunks_are_recorded_and_the_disk_must_agree(world: Path, tmp_path: Path) -> None:
+    """A chunk's restart is what the next chunk starts from; the manifest refuses to load
+    when a recorded restart is gone (naming it), and a packed copy restores it."""
+    real = shared_data("elm", "elm_written", "ad4", "ad_year10.elm.r.0011-01-01-00000.nc")
+    folder = tmp_path / "ens"
+    plan = E.plan_ensemble(folder, world, sites=8, held_out=4, group_size=4)
+    g = plan.groups[0]
+    g.stages["build_native"].status = "done"
+    s = g.stages["early"]
+    run_dir = folder / g.name / "native" / "runs" / "heldout01_early_01"
+    run_dir.mkdir(parents=True)
+    shutil.copy(real, run_dir / real.name)
+    s.chunks.append(E.Chunk("heldout01_early_01", 10, 12.5, str((run_dir / real.name).relative_to(folder))))
+    E.save(folder, plan)
+    assert E.load(folder).groups[0].stages["early"].years_done == 10
+    # progress counts site-years and the measured pace
+    p = E.progress(E.load(folder))
+    assert p["site_years_done"] == 40 and p["s_per_site_year"] == pytest.approx(12.5 / 40)
+    # pack: the manifest and the restart the unfinished stage continues from, gzipped
+    packed = tmp_path / "packed"
+    files = E.pack(folder, packed)
+    gz = packed / (s.chunks[0].restart + ".gz")
+    assert gz in files and gzip.open(gz).read() == real.read_bytes()
+    # a fresh machine: unpack, the restart comes back when needed
+    fresh = tmp_path / "fresh"
+    E.unpack(packed, fresh)
+    restored = E._restore(fresh / s.chunks[0].restart)
+    assert restored.read_bytes() == real.read_bytes()
+    # the disk disagrees: refused with the stage and the file named
+    (run_dir / real.name).unlink()
+    with pytest.raises(E.ManifestError, match=r"heldout01/early records .*ad_year10"):
+        E.load(folder)
+    proc = subprocess.run([ELMAI, "elm", "ensemble", "status", str(folder)], capture_output=True, text=True)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert "disagrees with the files on disk" in proc.stderr
+
+
+def test_status_cli_shows_progress(world: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ens"
+    proc = subprocess.run(
+        [ELMAI, "elm", "ensemble", "plan", str(folder), "--world", str(world), "--sites", "8",
+         "--held-out", "4", "--group", "4"], capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = subprocess.run([ELMAI, "elm", "ensemble", "status", str(folder)], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "8 sites in 2 groups" in out.stdout and "heldout01" in out.stdout and "site-years" in out.stdout
