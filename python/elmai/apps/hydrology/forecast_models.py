@@ -6,7 +6,8 @@ gaps), forecast drivers (days t0+1..t0+L) and static attributes; each returns n 
   encoder and a future-driver encoder, a cross-temporal fusion module (the forecast drivers
   attend to the past drivers; a learned gate mixes that context into the forecast encoding,
   which damps forecast noise), and a decoder whose tokens are the past streamflow plus one
-  query per lead day, with cross-attention to the fused encoding.
+  query per lead day, with cross-attention to the fused encoding; it predicts the change
+  from the issue day's observed flow (a residual on persistence).
 - LSTM: one LSTM over past then future steps (future streamflow slots zero, flagged).
 - LSTM-ED: an LSTM encoder over the past whose state starts an LSTM decoder over the forecast.
 """
@@ -104,7 +105,9 @@ class TST(nn.Module):
         d = torch.cat([dq, self.queries[None].expand(n, -1, -1) + pe[h_len:]], dim=1)
         for blk in self.decoder:
             d = blk(d, memory)
-        return self.head(self.norm(d[:, h_len:])).squeeze(-1)
+        # the decoder predicts the change from the issue day's flow (where it was observed)
+        issue_flow = past_q[:, -1, 0] * past_q[:, -1, 1]
+        return self.head(self.norm(d[:, h_len:])).squeeze(-1) + issue_flow[:, None]
 
 
 class ForecastLSTM(nn.Module):
