@@ -139,6 +139,10 @@ def run(quick: bool = False) -> BenchResult:
             k: summary.get("largest_size_check", {}).get(k)
             for k in ("size", "parameters", "step_seconds_cpu")
         },
+        "real-fields demo, COADS (not a foundation-model result; ViT/persistence RMSE)": {
+            k: round(v["rmse_vs_persistence"], 3)
+            for k, v in summary.get("real_fields_demo", {}).get("variables", {}).items()
+        },
         "missing": summary["missing"] or "none",
         "figures": [p.name for p in pngs],
     }
