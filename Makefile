@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # System packages (Debian names) and the commands/files that show they are present.
-APT_PACKAGES := gfortran libnetcdf-dev pkg-config cmake ninja-build build-essential openmpi-bin libopenmpi-dev
+APT_PACKAGES := gfortran libnetcdf-dev pkg-config cmake ninja-build build-essential openmpi-bin libopenmpi-dev chromium
 PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask pytest ruff "scikit-build-core>=0.10" "pybind11>=2.12" mpi4py SALib captum shap
 # DeepSpeed (the --engine deepspeed path): no prebuilt ops, they compile on first use
 DS_DEPS := deepspeed
@@ -29,6 +29,7 @@ $(VENV)/.sysdeps:
 	command -v g++ >/dev/null || missing="$$missing build-essential"; \
 	command -v mpirun >/dev/null || missing="$$missing openmpi-bin"; \
 	command -v mpicc >/dev/null || missing="$$missing libopenmpi-dev"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "[elmai] installing system packages:$$missing"; \

@@ -87,6 +87,11 @@ def test_order_of_work_resumes_and_isolates_failures(world: Path, tmp_path: Path
     assert "heldout01/ad_native" not in order and "train01/ad_native" in order
     p = E.progress(plan)
     assert p["failed"] and p["failed"][0].startswith("heldout01/ad")
+    # retry: the failed stage is pending again, and next in line
+    E.save(folder, plan)
+    assert E.retry(folder, stage="ad") == ["heldout01/ad"]
+    g, s = E.next_work(E.load(folder))
+    assert (g.name, s.name) == ("heldout01", "ad")
 
 
 def test_chunks_are_recorded_and_the_disk_must_agree(world: Path, tmp_path: Path) -> None:
@@ -136,3 +141,26 @@ def test_status_cli_shows_progress(world: Path, tmp_path: Path) -> None:
     out = subprocess.run([ELMAI, "elm", "ensemble", "status", str(folder)], capture_output=True, text=True)
     assert out.returncode == 0
     assert "8 sites in 2 groups" in out.stdout and "heldout01" in out.stdout and "site-years" in out.stdout
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="headless Chromium (Debian package chromium) is not installed")
+def test_html_report_renders_in_chromium(world: Path, tmp_path: Path) -> None:
+    """The report a user opens: the drift map and the tables render in a real browser."""
+    folder = tmp_path / "ens"
+    plan = E.plan_ensemble(folder, world, sites=8, held_out=4, group_size=4)
+    plan.groups[0].stages["early"].chunks.append(E.Chunk("c", 10, 80.0, "x.nc"))
+    E.save(folder, plan)
+    page = E.write_html(folder, tmp_path / "report")
+    assert (tmp_path / "report" / "map.png").stat().st_size > 10_000
+    assert "![drift map](map.png)" in (tmp_path / "report" / "report.md").read_text()
+    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1300,1400"]
+    dom = subprocess.run([*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-500:]
+    assert dom.stdout.count("<table>") == 3 and 'id="map" src="map.png"' in dom.stdout
+    assert dom.stdout.count("<tr>") >= 1 + 4 + 2 and "2.00" in dom.stdout  # 80 s / (10 years x 4 sites)
+    shot = tmp_path / "shot.png"
+    done = subprocess.run([*browser, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    assert done.returncode == 0 and shot.stat().st_size > 20_000

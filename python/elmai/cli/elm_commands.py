@@ -117,7 +117,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     erp = ee.add_parser("report", help="what the ensemble measured so far, as JSON")
     erp.add_argument("dir")
     erp.add_argument("--out", default="results/elm_ensemble.json", help="JSON file (default results/...)")
+    erp.add_argument("--html", help="folder for report.md, report.html and the drift map (map.png)")
     erp.set_defaults(func=cmd_ensemble_report)
+    ert = ee.add_parser("retry", help="set failed stages back to pending (after fixing the cause)")
+    ert.add_argument("dir")
+    ert.add_argument("--stage", help="only this stage (e.g. ai_spinup)")
+    ert.add_argument("--group", help="only this group (e.g. heldout01)")
+    ert.set_defaults(func=cmd_ensemble_retry)
     eu = ee.add_parser("unpack", help="lay a packed ensemble into an empty folder to continue it")
     eu.add_argument("packed")
     eu.add_argument("dir")
@@ -214,9 +220,21 @@ def cmd_ensemble_report(args: argparse.Namespace) -> int:
     from elmai.elm.ensemble import write_report
 
     data = write_report(args.dir, args.out)
+    if args.html:
+        from elmai.elm.ensemble import write_html
+
+        print(f"wrote {write_html(args.dir, args.html)}")
     cost = data["elm_cost"]["s_per_site_year"]
     chunks = data["elm_cost"]["chunks"]
     pace = f"{cost['median']:.2f} s per ELM site-year (median of {chunks} chunks)" if cost else "none yet"
     held, verified = data["held_out_sites"], data["verified_sites"]
     print(f"wrote {args.out}: {held} held-out sites, {verified} verified; {pace}")
+    return 0
+
+
+def cmd_ensemble_retry(args: argparse.Namespace) -> int:
+    from elmai.elm.ensemble import retry
+
+    reset = retry(args.dir, args.stage, args.group)
+    print(f"set back to pending: {', '.join(reset) or 'nothing (no failed stage matched)'}")
     return 0

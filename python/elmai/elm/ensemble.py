@@ -601,7 +601,7 @@ def report(folder: str | Path) -> dict[str, Any]:
     held-out site the drift after AI alone and after AI + refine where those ELM runs are
     done. Keys the issue names whose runs have not finished are None."""
     folder = Path(folder)
-    plan = load(folder)
+    plan = load(folder, verify=False)  # a report reads the records, not the restarts
     chunks = [(len(g.sites), c) for g in plan.groups for s in g.stages.values() for c in s.chunks]
     paces = [c.wall_s / (c.years * n) for n, c in chunks if c.years]
     by_size: dict[str, list[float]] = {}
@@ -668,3 +668,129 @@ def write_report(folder: str | Path, out: str | Path) -> dict[str, Any]:
     tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
     tmp.replace(out)
     return data
+
+
+def retry(folder: str | Path, stage: str | None = None, group: str | None = None) -> list[str]:
+    """Set failed stages (of `stage` / `group` if given) back to pending, keeping their
+    finished chunks, so that `run` tries them again (after the cause is fixed)."""
+    folder = Path(folder)
+    plan = load(folder)
+    reset = []
+    for g in plan.groups:
+        for s in g.stages.values():
+            if s.status == "failed" and stage in (None, s.name) and group in (None, g.name):
+                s.status, s.message = "pending", ""
+                reset.append(f"{g.name}/{s.name}")
+    save(folder, plan)
+    return reset
+
+
+def _map(data: dict[str, Any], png: Path) -> None:
+    """Sites on a lat/lon map: held-out sites coloured by |TOTECOSYSC drift| after AI alone
+    and after AI + refine (grey where ELM has not judged them yet), training sites hollow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from global_land_mask import globe
+
+    lat = np.linspace(-89.5, 89.5, 180)
+    lon = np.linspace(-179.5, 179.5, 360)
+    land = globe.is_land(*np.meshgrid(lat, lon, indexing="ij"))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), constrained_layout=True)
+    sites = data["sites"]
+    train = data.get("training_site_list", [])
+    for ax, key, title in zip(
+        axes, ("ai_alone", "ai_refine"), ("AI alone", "AI + one cycle + refine"), strict=True
+    ):
+        ax.pcolormesh(lon, lat, land, cmap="Greys", vmin=0, vmax=4, shading="auto")
+        if train:
+            ax.scatter([(s["lon"] + 180) % 360 - 180 for s in train], [s["lat"] for s in train], s=18,
+                       facecolors="none", edgecolors="k", linewidths=0.6, label="training site")  # fmt: skip
+        x = np.array([(s["lon"] + 180) % 360 - 180 for s in sites])
+        y = np.array([s["lat"] for s in sites])
+        d = np.array([abs(s.get(f"{key}_drift_TOTECOSYSC", np.nan)) for s in sites], dtype=float)
+        judged = np.isfinite(d)
+        ax.scatter(x[~judged], y[~judged], s=22, c="0.6", label="held out, not yet judged by ELM")
+        if judged.any():
+            colour = np.log10(np.maximum(d[judged], 1e-3))
+            sc = ax.scatter(x[judged], y[judged], s=30, c=colour, cmap="viridis", vmin=-2, vmax=2)
+            fig.colorbar(sc, ax=ax, label="log10 |TOTECOSYSC drift| (gC/m2/yr)")
+        ax.set_title(f"{title}: {int(judged.sum())} of {len(sites)} held-out sites judged")
+        ax.set_xlim(-180, 180)
+        ax.set_ylim(-90, 90)
+        ax.set_xlabel("longitude")
+        ax.set_ylabel("latitude")
+    axes[0].legend(loc="lower left", fontsize=7)
+    tmp = png.with_name(f".{png.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(png)
+
+
+def write_html(folder: str | Path, out: str | Path) -> Path:
+    """report.md, report.html and map.png in `out`: the drift map, the per-site table, the
+    cost table and the progress, from what the ensemble has measured (report())."""
+    import html
+
+    from elmai.markdown import sig, table
+
+    folder, out = Path(folder), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = report(folder)
+    plan = load(folder, verify=False)
+    data["training_site_list"] = [s for g in plan.groups if not g.held_out for s in g.sites]
+    _map(data, out / "map.png")
+    p, cost = data["progress"], data["elm_cost"]
+    pace = cost["s_per_site_year"]
+    cost_rows = [[n, sig(v)] for n, v in sorted(cost["by_case_sites"].items(), key=lambda kv: int(kv[0]))]
+    site_rows = [
+        [r["group"], f"{r['lat']:g}", f"{r['lon']:g}", f"{r['t_ann_c']:.1f}", f"{r['precip_mm_yr']:.0f}",
+         *(sig(r[k]) if k in r else "-" for k in ("ai_alone_drift_TOTECOSYSC", "ai_refine_drift_TOTECOSYSC"))]
+        for r in data["sites"]
+    ]  # fmt: skip
+    status_rows = [[g.name, len(g.sites), ", ".join(f"{s.name} {s.status}" for s in g.stages.values())]
+                   for g in plan.groups]  # fmt: skip
+    md = [
+        "# ELM site ensemble",
+        "",
+        f"{p['sites']} sites, {data['held_out_sites']} held out; ELM site-years done "
+        f"{p['site_years_done']:,}, left {p['site_years_left']:,}"
+        + (f" (median {sig(pace['median'])} s per site-year)" if pace else "")
+        + ".",
+        "",
+        "![drift map](map.png)",
+        "",
+        "## Cost: ELM wall time per site-year, by case size (NTASKS 1)",
+        "",
+        *table(["sites in the case", "s per site-year (median)"], cost_rows or [["-", "-"]]),
+        "",
+        "## Held-out sites: TOTECOSYSC drift (gC/m2/yr), ELM the judge",
+        "",
+        *table(["group", "lat", "lon", "T (C)", "P (mm/yr)", "AI alone", "AI + refine"], site_rows),
+        "",
+        "## Stages",
+        "",
+        *table(["group", "sites", "stages"], status_rows),
+    ]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+
+    def html_table(header: list[str], rows: list[list[Any]]) -> str:
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>ELM site ensemble</title>
+<style>body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse;margin:.5em 0}}
+td,th{{border:1px solid #bbb;padding:2px 6px;font-size:12px}} img{{max-width:100%}}</style></head><body>
+<h1>ELM site ensemble</h1><p>{html.escape(md[2])}</p>
+<img id="map" src="map.png" alt="drift map">
+<h2>Cost: ELM wall time per site-year, by case size (NTASKS 1)</h2>
+{html_table(["sites in the case", "s per site-year (median)"], cost_rows or [["-", "-"]])}
+<h2>Held-out sites: TOTECOSYSC drift (gC/m2/yr), ELM the judge</h2>
+{html_table(["group", "lat", "lon", "T (C)", "P (mm/yr)", "AI alone", "AI + refine"], site_rows)}
+<h2>Stages</h2>{html_table(["group", "sites", "stages"], status_rows)}
+</body></html>
+"""
+    (out / "report.html").write_text(page)
+    return out / "report.html"
