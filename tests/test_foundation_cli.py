@@ -61,55 +61,51 @@ def _pretrain_config(root: Path, corpus: Path, name: str, engine: str, steps: in
 
 
 def test_unknown_key_and_bad_values_are_one_line_errors(corpus: Path, tmp_path: Path) -> None:
+    from elmai.apps.foundation.config import PretrainConfig, load
+    from elmai.errors import ConfigError
+
     bad = _yaml(tmp_path / "bad.yaml", corpus=str(corpus), out=str(tmp_path / "p"), size="tiny", bogus=1)
     proc = _cli("foundation", "pretrain", "--config", str(bad))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "unknown key 'bogus'" in proc.stderr and "allowed: batch" in proc.stderr
     bad = _yaml(tmp_path / "size.yaml", corpus=str(corpus), out=str(tmp_path / "p"), size="vit9000")
-    proc = _cli("foundation", "pretrain", "--config", str(bad))
-    assert proc.returncode == 2 and "size must be one of tiny, vit1m" in proc.stderr
-    grid = _yaml(
-        tmp_path / "grid.yaml", corpus=str(corpus), out=str(tmp_path / "g"), size="tiny", patch=5, steps=1
-    )
-    proc = _cli("foundation", "pretrain", "--config", str(grid))
-    assert (
-        proc.returncode == 1
-        and proc.stderr.strip() == "elmai: error: grid 18x36 does not divide into patches of 5x5"
-    )
+    with pytest.raises(ConfigError, match="size must be one of tiny, vit1m"):
+        load(PretrainConfig, bad)
+    bad = _yaml(tmp_path / "steps.yaml", corpus=str(corpus), out=str(tmp_path / "p"), steps="many")
+    with pytest.raises(ConfigError, match="steps must be an integer, not str 'many'"):
+        load(PretrainConfig, bad)
 
 
 def test_engines_under_mpirun_equal_one_process(corpus: Path, tmp_path: Path) -> None:
-    single = _cli(
-        "foundation",
-        "pretrain",
-        "--config",
-        str(_pretrain_config(tmp_path, corpus, "single", "single")),
-        "--quiet",
-    )
-    assert single.returncode == 0, single.stderr
-    ref = json.loads((tmp_path / "single" / "pretrain_summary.json").read_text())["losses"]
+    import os
+    import sys
+
+    import torch
+
+    from elmai.apps.foundation.corpus import Corpus
+    from elmai.apps.foundation.pretrain import PretrainOptions, pretrain
+    from elmai.training.distributed import mpirun_command
+    from tests.foundation_mpi_engines import TINY
+
+    torch.set_num_threads(1)
+    ref = pretrain(Corpus.open(corpus), tmp_path / "single", PretrainOptions(**TINY), progress=False)[
+        "losses"
+    ]
     assert len(ref) == 20 and all(0 < v < 10 for v in ref)
+    script = Path(__file__).with_name("foundation_mpi_engines.py")
+    cmd, env = mpirun_command(2)
+    cmd = [*cmd[:-1], sys.executable, str(script), str(corpus), str(tmp_path), "ddp", "fsdp"]
+    env = env | {"PYTHONPATH": os.pathsep.join([str(script.parents[1]), env.get("PYTHONPATH", "")])}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for engine in ("ddp", "fsdp"):
-        mpirun(
-            2,
-            "foundation",
-            "pretrain",
-            "--config",
-            str(_pretrain_config(tmp_path, corpus, engine, engine)),
-            "--quiet",
-        )
         s = json.loads((tmp_path / engine / "pretrain_summary.json").read_text())
         assert s["ranks"] == 2 and s["engine"] == engine
         worst = max(abs(a - b) / abs(b) for a, b in zip(s["losses"], ref, strict=True))
         assert worst < TOLERANCE, (engine, worst)
         # only rank 0 wrote: one checkpoint, one card, no temporary files
         names = sorted(p.name for p in (tmp_path / engine).iterdir())
-        assert names == [
-            "checkpoint.pt",
-            "checkpoint.pt.card.json",
-            "pretrain_summary.json",
-            "resolved_config.yaml",
-        ]
+        assert names == ["checkpoint.pt", "checkpoint.pt.card.json", "pretrain_summary.json"]
 
 
 @pytest.mark.slow
