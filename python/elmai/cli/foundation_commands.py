@@ -131,6 +131,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from elmai.apps.foundation.corpus import Corpus
     from elmai.errors import InvalidArgumentError
 
+    if cfg.task == "emulation":  # its worlds are restarts and h0 files, not a corpus
+        raise InvalidArgumentError(
+            f"config '{args.config}': task 'emulation' runs in the study (benchmarks/bench_foundation.py); "
+            "finetune takes forecast or downscale"
+        )
     torch.set_num_threads(max(1, cfg.threads))
     corpus = Corpus.open(cfg.corpus)
     model, blob = load_model(cfg.checkpoint)
@@ -157,7 +162,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             f"climatology x{v['rmse_vs_climatology']:.3f}"
             for g, v in r["groups"].items()
         ]
-    elif cfg.task == "downscale":
+    else:
         from elmai.apps.foundation.downscale import DownscaleOptions, downscale_task
 
         r = downscale_task(
@@ -178,10 +183,6 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             f"(CNN x{v['cnn_rmse_vs_bilinear']:.3f})"
             for n, v in r["variables"].items()
         ]
-    else:
-        raise InvalidArgumentError(
-            f"task '{cfg.task}' runs from the benchmark (benchmarks/bench_foundation.py)"
-        )
     _write_result(Path(cfg.out) / "finetune_result.json", r)
     if cfg.task == "forecast":
         from elmai.apps.foundation.checkpoint import save_checkpoint
