@@ -83,6 +83,8 @@ def test_simulate_is_deterministic_and_worlds_differ() -> None:
 
 
 def test_corpus_errors_name_file_variable_and_shape(corpus: Corpus, tmp_path: Path) -> None:
+    sub = corpus.raw(0, ["GPP", "LANDFRAC", "TBOT"])  # a subset, in another order
+    np.testing.assert_array_equal(sub[:, 1], corpus.raw(0)[:, corpus.names.index("LANDFRAC")])
     with pytest.raises(VariableNotFoundError, match=r"corpus '.*corpus.nc': no channel 'SNOW'"):
         corpus.raw(0, ["TBOT", "SNOW"])
     bad = tmp_path / "bad"

@@ -170,7 +170,7 @@ class Corpus:
         idx = [names.index(n) for n in want]
         with netCDF4.Dataset(self.path) as nc:
             data = np.asarray(nc["maps"][world][:, idx].filled(np.nan), dtype=np.float32)
-        land = np.isfinite(data[0, names.index("LANDFRAC")]) if "LANDFRAC" in want else self.land_mask()
+        land = np.isfinite(data[0, want.index("LANDFRAC")]) if "LANDFRAC" in want else self.land_mask()
         bad = ~np.isfinite(data) & land[None, None]
         if bad.any():
             t, c, j, i = (int(v[0]) for v in np.nonzero(bad))

@@ -203,8 +203,6 @@ def pretrain(
             stopped = True
             break
     run_seconds = time.perf_counter() - t_run
-    if step == start and start >= opts.steps and ctx.is_root:  # nothing left to do
-        pass
     summary = {
         "size": opts.size,
         "parameters": nparam,
