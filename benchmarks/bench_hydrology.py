@@ -100,6 +100,24 @@ def result_from(res: dict, parts: dict[str, dict]) -> BenchResult:
                         reference_kind="budget",
                     )
                 )
+    ex = res.get("explain", {})
+    if ex:
+        il = ex["ilstm"]
+        imp = ", ".join(f"{k} {v:.2f}" for k, v in il["importance"]["variable"].items())
+        context[f"iLSTM median test NSE, {il['basins']} basins"] = (
+            f"{il['median_nse']:.3f} (simulation LSTM on the same basins "
+            f"{ex.get('lstm_median_nse_same_basins') or float('nan'):.3f}); variable attention: {imp}"
+        )
+        figures.append(
+            Figure(
+                "iLSTM training + scoring",
+                il["wall_seconds"],
+                "issue budget",
+                BUDGET,
+                "<= 1",
+                reference_kind="budget",
+            )
+        )
     uq = res.get("uq", {})
     if uq:
         for n in ("pi3nn", "conformal", "ensemble"):
