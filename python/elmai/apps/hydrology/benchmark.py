@@ -335,6 +335,12 @@ def assemble(out: Path, results: Path, config: str) -> dict:
             "basins": r.get("basins") or r.get("lstm", {}).get("basins"),
             "wall_seconds": r["wall_seconds"],
         }
+        if part == "simulation":  # the models' own run time (a reused run's part takes seconds)
+            models = {n: v for n, v in r.items() if isinstance(v, dict) and "epochs" in v}
+            res["config"]["parts"][part]["wall_seconds"] = sum(v["wall_seconds"] for v in models.values())
+            res["config"]["parts"][part]["training"] = {
+                n: {"epochs": v["epochs"], "steps_per_epoch": v["steps_per_epoch"]} for n, v in models.items()
+            }
         if part == "simulation":
             res["simulation"] = {
                 n: {
