@@ -22,6 +22,8 @@ from elmai.errors import InputNotFoundError, InvalidArgumentError, ModelFileErro
 FOLDER = Path(__file__).resolve().parent
 MODEL_FILE = FOLDER / "spinup_testbed_2deg.pt"
 CARD_NAME = "model_card.json"
+# the full training checkpoint beside the shipped model (few-shot fine-tuning starts from it)
+CHECKPOINT_NAME = "spinup_testbed_2deg_checkpoint.pt"
 CARD_FORMAT = "elmai-model-card/1"
 REBUILD = "make pretrained"
 MAX_BYTES = 20_000_000  # the shipped model stays small enough for the wheel (20 MB)

@@ -107,5 +107,5 @@ def evaluate(
         if plots:
             from elmai.training.plots import plot_evaluation
 
-            result["plots"] = plot_evaluation(model, data, test, result, out)
+            result["plots"] = plot_evaluation(data, test, result, out, *predict(model, data.subset(test)))
     return result

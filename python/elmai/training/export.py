@@ -223,19 +223,13 @@ def export(
     return _write_sidecar(model, cfg, model_path, out, worst, "torchscript")
 
 
-def checkpoint_input_ranges(model_path: str | Path) -> dict | None:
-    """The training cells' input ranges a checkpoint records (None for one saved before
-    elmai recorded them: it still exports, and `elmai spinup` says it cannot check)."""
-    blob = torch.load(Path(model_path), map_location="cpu", weights_only=False)
-    ranges = blob.get("input_ranges") if isinstance(blob, dict) else None
-    return ranges or None
-
-
 def _write_sidecar(model, cfg, model_path: str | Path, out: Path, worst: float, fmt: str) -> dict:
     summary_file = Path(model_path).parent / "summary.json"
     extra = {"parity_max_rel_diff": worst, "config": cfg.to_dict(), "model_format": fmt}
     if summary_file.exists():
         extra["training"] = json.loads(summary_file.read_text())
+    from elmai.training.trainer import checkpoint_input_ranges
+
     ranges = checkpoint_input_ranges(model_path)
     if ranges is not None:
         # the space each input's min/max is in is named per input ("space": log1p or linear)
@@ -273,7 +267,6 @@ def parity(model: torch.nn.Module, exported) -> float:
 
 
 __all__ = [
-    "checkpoint_input_ranges",
     "export",
     "export_pt2",
     "load_pt2",

@@ -14,17 +14,15 @@ import numpy as np  # noqa: E402
 from elmai.data.dataset import SpinupData  # noqa: E402
 from elmai.data.features import PFT_POOLS, SOIL_VARS  # noqa: E402
 from elmai.io.soil_levels import DZSOI_DECOMP  # noqa: E402
-from elmai.models.spinup_transformer import SpinupTransformer  # noqa: E402
-from elmai.training.evaluate import predict  # noqa: E402
 
 SCATTER = ("deadstemc", "deadcrootc", "leafc", "cwdc_vr", "soil3c_vr", "soil4c_vr")
 
 
 def plot_evaluation(
-    model: SpinupTransformer, data: SpinupData, cells: np.ndarray, scores: dict, out: Path
+    data: SpinupData, cells: np.ndarray, scores: dict, out: Path, pft_pred: np.ndarray, soil_pred: np.ndarray
 ) -> list[str]:
+    """The figures of `cells`, from the predictions made for them (evaluate.predict)."""
     a = data.subset(cells)
-    pft_pred, soil_pred = predict(model, a)
     present = a["pft_weight"] > 0
     files = []
     fig, axes = plt.subplots(2, 3, figsize=(12, 7.5))

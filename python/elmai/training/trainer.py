@@ -241,8 +241,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, overwri
     engine = _Engine(cfg, model, ctx)
     ranges = input_ranges(data, cfg.split) if ctx.is_root else None
     if ranges is not None and cfg.init:  # a fine-tuned model has seen its source's cells too
-        from elmai.training.export import checkpoint_input_ranges
-
         ranges = _widened(ranges, checkpoint_input_ranges(cfg.init))
     state = {"epoch": 0, "best": float("inf"), "best_epoch": -1, "stale": 0, "history": []}
     ckpt = out / "checkpoint"
@@ -387,6 +385,14 @@ def save_model(
         tmp,
     )
     tmp.replace(path)
+
+
+def checkpoint_input_ranges(model_path: str | Path) -> dict | None:
+    """The training cells' input ranges a checkpoint records (None for one saved before
+    elmai recorded them: it still exports, and `elmai spinup` says it cannot check)."""
+    blob = torch.load(Path(model_path), map_location="cpu", weights_only=False)
+    ranges = blob.get("input_ranges") if isinstance(blob, dict) else None
+    return ranges or None
 
 
 def load_model(path: str | Path) -> tuple[SpinupTransformer, TrainConfig]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from elmai.pretrained import CHECKPOINT_NAME
 from elmai.transfer.worlds import PreparedWorld, WorldSpec, parameter_ranges, prepare_world
 
 SOURCE_WORLDS = (
@@ -24,7 +25,6 @@ SOURCE_WORLDS = (
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "spinup_2deg.yaml"
 EPOCHS = 60
 MODEL_NAME = "spinup_testbed_2deg.pt"
-CHECKPOINT_NAME = "spinup_testbed_2deg_checkpoint.pt"
 
 
 def build_pretrained(

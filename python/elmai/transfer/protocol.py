@@ -68,13 +68,12 @@ def source_options(
     beside it (when there) and, for the shipped model, its card's cell count (the
     amortised line of the cost)."""
     from elmai import pretrained
-    from elmai.transfer.pretrained_build import CHECKPOINT_NAME
 
     cells = 0
     if model is None:
         model = pretrained.default_model()
         cells = int(pretrained.load_card()["trained_on"].get("cells", 0))
-    checkpoint = checkpoint or model.parent / CHECKPOINT_NAME
+    checkpoint = checkpoint or model.parent / pretrained.CHECKPOINT_NAME
     found = checkpoint if checkpoint.exists() else None
     return TransferOptions(out=out, model=model, checkpoint=found, source_cells=cells, **options)  # type: ignore[arg-type]
 

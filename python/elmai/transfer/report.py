@@ -1,11 +1,11 @@
 """The transfer and cost tables (markdown), from the protocol's entries: the same text in
-`elmai transfer`'s output, the demo's report and the README (elmai.docs_figures)."""
+`elmai transfer`'s output, the demo's report and the README (tools/docs_figures.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from elmai.docs_figures import table
+from elmai.markdown import table
 
 # the targets a land modeller looks at first: slow soil, wood, litter, leaves
 KEY_TARGETS = ("soil4c_vr", "soil3c_vr", "cwdc_vr", "deadstemc", "tlai")
