@@ -138,6 +138,18 @@ CASES = [
     (["elm", "case", "--world", "missing_run", "--sites", "2", "--out", "ec"], USAGE, "missing_run"),
     (["elm", "build", "--e3sm", "missing_dir", "--out", "eb"], USAGE, "missing_dir"),
     (["elm", "run", "missing_case", "--years", "1"], USAGE, "missing_case"),
+    (["elm", "ensemble", "plan", "ep", "--world", "missing_world"], USAGE, "missing_world"),
+    (["elm", "ensemble", "run", "missing_ens"], USAGE, "missing_ens"),
+    (["elm", "ensemble", "status", "missing_ens"], USAGE, "missing_ens"),
+    (["elm", "ensemble", "report", "missing_ens"], USAGE, "missing_ens"),
+    (["elm", "ensemble", "pack", "missing_ens", "--to", "packed"], USAGE, "missing_ens"),
+    (["elm", "ensemble", "unpack", "missing_pack", "ens_u"], USAGE, "missing_pack"),
+    (["elm", "ensemble", "retry", "missing_ens"], USAGE, "missing_ens"),
+    (["hydrology", "info", "--netcdf", "missing.nc"], USAGE, "missing.nc"),
+    (["hydrology", "train", "--config", "missing.yaml"], USAGE, "missing.yaml"),
+    (["hydrology", "bench", "--configuration", "huge"], USAGE, "--configuration"),
+    *((["foundation", c, "--config", "missing.yaml"], USAGE, "missing.yaml")
+      for c in ("build-corpus", "pretrain", "finetune", "evaluate")),
 ]
 
 
@@ -161,7 +173,7 @@ def _subcommands() -> set[str]:
 
 def _leaf(args: list[str]) -> str:
     commands = _subcommands()
-    for n in (2, 1):
+    for n in (3, 2, 1):
         if " ".join(args[:n]) in commands:
             return " ".join(args[:n])
     return ""

@@ -574,6 +574,10 @@ def unpack(packed: str | Path, folder: str | Path) -> EnsemblePlan:
     """Lay a packed ensemble into `folder` (a fresh machine): the manifest, the site lists
     and the compressed restarts (run restores them as it needs them)."""
     packed, folder = Path(packed), Path(folder)
+    if not (packed / MANIFEST).is_file():
+        raise InputNotFoundError(
+            f"'{packed}' holds no packed ensemble ({MANIFEST}): give the folder `pack --to` wrote"
+        )
     if (folder / MANIFEST).exists():
         raise InvalidArgumentError(f"'{folder}' already holds an ensemble: unpack into an empty folder")
     shutil.copytree(packed, folder, dirs_exist_ok=True)
