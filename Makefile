@@ -72,28 +72,28 @@ $(VENV)/.built: $(VENV)/.sysdeps $(VENV)/.deps $(CORE_SOURCES)
 setup: $(VENV)/.built
 
 test: setup
-	$(VENV)/bin/ruff check python tests benchmarks
+	$(VENV)/bin/ruff check python tests benchmarks tools
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check python tests benchmarks
+	$(VENV)/bin/ruff check python tests benchmarks tools
 
 # README/docs figure regions (<!-- figures:NAME -->) are rewritten from the JSON results:
 # after the demo (when it wrote demo-output/summary.json), after a full `make bench`
 # (not --quick), and on request (`make figures`; FIGURES_ARGS=--check to only compare).
 demo: setup
-	$(PY) -m elmai.demo $(DEMO_ARGS)
+	$(PY) -m elmai.apps.demo $(DEMO_ARGS)
 	@if [ -f demo-output/summary.json ]; then \
-	  $(PY) -m elmai.docs_figures --summary demo-output/summary.json; \
+	  $(PY) -m tools.docs_figures --summary demo-output/summary.json; \
 	else echo "[elmai] no demo-output/summary.json: README figures left as they are"; fi
 
 bench: setup
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 	@case " $(BENCH_ARGS) " in *" --quick "*) echo "[elmai] --quick: README figures left as they are";; \
-	  *) $(PY) -m elmai.docs_figures;; esac
+	  *) $(PY) -m tools.docs_figures;; esac
 
 figures: setup
-	$(PY) -m elmai.docs_figures $(FIGURES_ARGS)
+	$(PY) -m tools.docs_figures $(FIGURES_ARGS)
 
 # The shipped pre-trained spin-up model (python/elmai/pretrained), rebuilt deterministically
 # from its four 2 deg source worlds (about 30 min on 2 cores; docs/pretrained_model.md).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from benchmarks.common import RESULTS, BenchResult, Figure
-from elmai import demo
+from elmai.apps import demo
 
 
 def run(quick: bool = False) -> BenchResult:

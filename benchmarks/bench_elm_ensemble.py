@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 from benchmarks.common import RESULTS, BenchResult, Figure
-from elmai.elm import e3sm
-from elmai.elm import ensemble as E
+from elmai.apps.elm_runner import e3sm
+from elmai.apps.elm_runner import ensemble as E
 
 PARAMFILE = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "elm" / "clm_params_c211124vpft.nc"
@@ -39,7 +39,7 @@ def run(quick: bool = False) -> BenchResult:
     if not (work / E.MANIFEST).is_file():
         world = work.parent / "elm_ensemble_world"
         if not (world / "spinup_log.json").is_file():
-            from elmai.testbed.run import run_testbed
+            from elmai.apps.testbed.run import run_testbed
 
             run_testbed(world, resolution=2.0, years=20, progress=False)
         E.plan_ensemble(work, world, sites=64, held_out=32, group_size=16, paramfile=str(PARAMFILE))

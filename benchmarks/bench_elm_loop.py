@@ -1,6 +1,6 @@
 """Real ELM in the loop (issue 21), where an E3SM checkout is given (ELMAI_E3SM): build ELM
 for a CPL_BYPASS site case written by `elmai elm case` from a 2 deg testbed world, then
-let ELM run both routes (elmai.elm.loop): its own AD + native spin-up, and the AI route
+let ELM run both routes (elmai.apps.elm_runner.loop): its own AD + native spin-up, and the AI route
 (early ELM run, `elmai spinup` with the shipped model, one ELM cycle, `elmai refine`,
 ELM verification). Every ELM run fails on a balance-check error or endrun in ELM's log.
 
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import RESULTS, BenchResult, Figure
-from elmai.elm import e3sm, loop
+from elmai.apps.elm_runner import e3sm, loop
 
 PARAMFILE = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "elm" / "clm_params_c211124vpft.nc"
@@ -34,7 +34,7 @@ class Skipped(BenchResult):
 
 
 def _case(work: Path, world: Path, name: str, sites: int, ad: bool) -> Path:
-    from elmai.elm.case_inputs import CaseOptions, write_case
+    from elmai.apps.elm_runner.case_inputs import CaseOptions, write_case
 
     out = work / name
     if not (out / "inputs.json").is_file():
@@ -71,7 +71,7 @@ def run(quick: bool = False) -> BenchResult:
     )
     world = work / "world"
     if not (world / "spinup_log.json").is_file():
-        from elmai.testbed.run import run_testbed
+        from elmai.apps.testbed.run import run_testbed
 
         run_testbed(world, resolution=2.0, years=opts.early_years, progress=False)
     spin = _case(work, world, "spin", sites, ad=True)

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, BenchResult, Figure
-from elmai.testbed.ensemble import Ensemble
-from elmai.training.distributed import mpirun_command
-from elmai.uq.calibration import calibrate, load_ozark
-from elmai.uq.emulator import PCA, EmulatorConfig, predict, r2, train_emulator
-from elmai.uq.priors import UniformPrior
+from elmai.apps.testbed.ensemble import Ensemble
+from elmai.apps.uq.calibration import calibrate, load_ozark
+from elmai.apps.uq.emulator import PCA, EmulatorConfig, predict, r2, train_emulator
+from elmai.apps.uq.priors import UniformPrior
+from elmai.ml.distributed import mpirun_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = str(ROOT / "configs" / "ensemble_params.txt")

@@ -25,7 +25,7 @@ if __name__ == "__main__":  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, BenchResult, Figure
-from elmai.testbed.forcing_forms import write_datm_month
+from elmai.apps.testbed.forcing_forms import write_datm_month
 
 SPD = 8  # 3-hourly
 DPM = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from benchmarks.common import BenchResult, Figure
-from elmai.uq.pi3nn import PI3NN
-from elmai.uq.uci import PUBLISHED, data_dir, load_uci, run_uci
+from elmai.apps.uq.pi3nn import PI3NN
+from elmai.apps.uq.uci import PUBLISHED, data_dir, load_uci, run_uci
 
 # a cross-fitted mean (5 folds); yacht's near-deterministic target needs a longer fit, as
 # the paper tunes per set

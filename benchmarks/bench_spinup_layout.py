@@ -18,8 +18,8 @@ from elmai.io.restart import open_restart, write_restart
 
 
 def _model(root):
+    from elmai.apps.testbed.run import run_testbed
     from elmai.data import build_dataset
-    from elmai.testbed.run import run_testbed
     from elmai.training.config import TrainConfig
     from elmai.training.export import export
     from elmai.training.trainer import train
@@ -36,9 +36,9 @@ def _model(root):
 
 
 def run(quick: bool = False) -> BenchResult:
+    from elmai.apps.testbed.run import run_testbed
     from elmai.spinup.merge import SLOW_POOLS, Stoichiometry, merge_updates
     from elmai.spinup.run import ai_spinup, early_inputs, predict_pools
-    from elmai.testbed.run import run_testbed
 
     resolution = 10.0 if quick else 1.0
     root = RESULTS / "data" / "spinup_layout"

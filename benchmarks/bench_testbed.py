@@ -8,11 +8,11 @@ import resource
 import time
 
 from benchmarks.common import RESULTS, BenchResult, Figure
-from elmai.testbed.dynamics import State
-from elmai.testbed.equilibrium import solve_equilibrium
-from elmai.testbed.reference_spinups import reference_spinup
-from elmai.testbed.run import run_testbed
-from elmai.testbed.world import World
+from elmai.apps.testbed.dynamics import State
+from elmai.apps.testbed.equilibrium import solve_equilibrium
+from elmai.apps.testbed.reference_spinups import reference_spinup
+from elmai.apps.testbed.run import run_testbed
+from elmai.apps.testbed.world import World
 
 BUDGET_NATIVE_S = 300.0  # issue 3: 1 deg, 20 years in <= 5 min
 BUDGET_MATRIX_S = 120.0  # issue 3: matrix equilibrium of 1 deg in <= 2 min

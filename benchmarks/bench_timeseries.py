@@ -13,8 +13,8 @@ import torch
 import yaml
 
 from benchmarks.common import BenchResult, Figure
-from elmai.timeseries.train import TimeseriesConfig, train_timeseries
-from elmai.training.distributed import mpirun_command
+from elmai.apps.timeseries.train import TimeseriesConfig, train_timeseries
+from elmai.ml.distributed import mpirun_command
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "timeseries"

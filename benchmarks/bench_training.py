@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import RESULTS, BenchResult, Figure
+from elmai.apps.testbed.run import run_testbed
 from elmai.data import build_dataset
-from elmai.testbed.run import run_testbed
-from elmai.training.distributed import mpirun_command
+from elmai.ml.distributed import mpirun_command
 from elmai.training.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]

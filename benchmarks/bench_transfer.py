@@ -2,7 +2,7 @@
 worlds) zero-shot on an unseen 1 deg and 0.5 deg world, fine-tuned on 1/5/20% of the
 1 deg world's gridcells, a model trained on that world (upper bound), and zero-shot on a
 world with a decomposition parameter set it never saw. Writes bench-results/transfer.json
-with one entry per setting (elmai.transfer.protocol); the work folder keeps worlds and
+with one entry per setting (elmai.apps.transfer.protocol); the work folder keeps worlds and
 finished settings, so a second run only does what is missing (delete it to start over).
 
 Figures are gridcell-years (not seconds): the AI route's against AD + native on the same
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from benchmarks.common import RESULTS, BenchResult, Figure
 from elmai import pretrained
-from elmai.transfer.protocol import SETTINGS, run_transfer, source_options
-from elmai.transfer.worlds import WorldSpec
+from elmai.apps.transfer.protocol import SETTINGS, run_transfer, source_options
+from elmai.apps.transfer.worlds import WorldSpec
 
 
 def run(quick: bool = False) -> BenchResult:

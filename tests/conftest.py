@@ -99,8 +99,8 @@ def read_all_netcdf4(path: Path) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def trained_small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A spin-up model briefly trained on a 10 deg testbed world (exported, sidecar beside)."""
+    from elmai.apps.testbed.run import run_testbed
     from elmai.data import build_dataset
-    from elmai.testbed.run import run_testbed
     from elmai.training.config import TrainConfig
     from elmai.training.export import export
     from elmai.training.trainer import train

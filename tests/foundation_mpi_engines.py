@@ -11,7 +11,7 @@ import torch
 
 from elmai.apps.foundation.corpus import Corpus
 from elmai.apps.foundation.pretrain import PretrainOptions, pretrain
-from elmai.training import distributed
+from elmai.ml import distributed
 
 TINY = {"size": "tiny", "patch": 6, "steps": 20, "batch": 4, "checkpoint_every": 10, "lr": 3e-3, "warmup": 20}
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from elmai.training.distributed import mpirun_command
+from elmai.ml.distributed import mpirun_command
 
 ELMAI = str(Path(sys.executable).with_name("elmai"))
 

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import elmai
+from elmai.apps.testbed.run import run_testbed
 from elmai.data import build_dataset
 from elmai.data.features import PFT_POOLS, SOIL_VARS
 from elmai.errors import ElmaiError
@@ -25,7 +26,6 @@ from elmai.io.soil_levels import DZSOI_DECOMP
 from elmai.spinup import SpinupCheckError, ai_spinup
 from elmai.spinup.input_ranges import OutsideTrainingError
 from elmai.spinup.run import early_inputs
-from elmai.testbed.run import run_testbed
 from elmai.training.config import TrainConfig
 from elmai.training.export import export
 from elmai.training.trainer import load_model, train

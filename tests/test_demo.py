@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from elmai import demo
+from elmai.apps import demo
 
 
 def test_demo_runs_and_writes_its_report(tmp_path: Path) -> None:

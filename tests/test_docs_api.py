@@ -1,7 +1,7 @@
 """The generated API reference (docs/api) is complete, deterministic and up to date.
 
 The names that must appear are found here with simple regexes, independently of the
-parser in elmai.docs_api, so a parser that misses a declaration fails the test.
+parser in tools.docs_api, so a parser that misses a declaration fails the test.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tools import docs_api
 
 import elmai
-from elmai import docs_api
 from tests.conftest import ROOT
 
 API = ROOT / "docs" / "api"
@@ -83,17 +83,17 @@ def test_every_public_fortran_procedure_is_documented(generated: dict[str, str])
 
 def test_committed_reference_is_current(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "elmai.docs_api", "--check"],
+        [sys.executable, "-m", "tools.docs_api", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 0, f"docs/api is stale; run `python -m elmai.docs_api`\n{done.stderr}"
+    assert done.returncode == 0, f"docs/api is stale; run `python -m tools.docs_api`\n{done.stderr}"
     # and --check does notice a change
     (tmp_path / "c_abi.md").write_text("stale\n")
     done = subprocess.run(
-        [sys.executable, "-m", "elmai.docs_api", "--check", "--out", str(tmp_path)],
+        [sys.executable, "-m", "tools.docs_api", "--check", "--out", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

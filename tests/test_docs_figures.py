@@ -1,10 +1,10 @@
-"""python -m elmai.docs_figures: figure regions rendered from JSON, everything else untouched."""
+"""python -m tools.docs_figures: figure regions rendered from JSON, everything else untouched."""
 
 from __future__ import annotations
 
 import json
 
-from elmai import docs_figures
+from tools import docs_figures
 
 
 def _criterion(value: float | None, threshold: float, met: bool | None) -> dict:

@@ -45,7 +45,7 @@ def _stand_in_params(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from elmai.testbed.run import run_testbed
+    from elmai.apps.testbed.run import run_testbed
 
     root = tmp_path_factory.mktemp("elm_world")
     run_testbed(root, resolution=10.0, years=1, forcing_years=2, progress=False)
@@ -298,7 +298,7 @@ def test_surface_matches_domain_and_weights_sum_to_one(case: Path) -> None:
 
 
 def test_cpl_bypass_forcing(case: Path, world: Path) -> None:
-    from elmai.elm.bypass_forcing import model_year_offset
+    from elmai.apps.elm_runner.bypass_forcing import model_year_offset
 
     folder = case / "cpl_bypass"
     zones = [ln.split() for ln in (folder / "zone_mappings.txt").read_text().splitlines()]
@@ -341,7 +341,7 @@ def test_cpl_bypass_forcing(case: Path, world: Path) -> None:
 
 
 def test_parameter_files(case: Path) -> None:
-    from elmai.elm.surfdata import SOIL_ORDERS
+    from elmai.apps.elm_runner.surfdata import SOIL_ORDERS
 
     with netCDF4.Dataset(path_of(case, "parameters")) as ds:  # pftconrd: 'pft' >= numpft + 1
         assert len(ds.dimensions["pft"]) >= 17 and "pftname" in ds.variables
@@ -377,8 +377,8 @@ def test_namelist_and_setup_script(case: Path) -> None:
 
 
 def test_points_select_nearest_land_cells(world: Path, tmp_path: Path) -> None:
-    from elmai.elm.sites import read_points, select_points
-    from elmai.elm.world import find_run, land_cells
+    from elmai.apps.elm_runner.sites import read_points, select_points
+    from elmai.apps.elm_runner.world import find_run, land_cells
 
     run = find_run(world)
     cells = land_cells(run)
@@ -396,7 +396,7 @@ def test_points_select_nearest_land_cells(world: Path, tmp_path: Path) -> None:
 
 
 def test_sites_are_spread_and_deterministic() -> None:
-    from elmai.elm.sites import spread_over_climates
+    from elmai.apps.elm_runner.sites import spread_over_climates
 
     rng = np.random.default_rng(0)
     t, p = rng.uniform(-20, 30, 200), rng.uniform(50, 3000, 200)
@@ -407,7 +407,7 @@ def test_sites_are_spread_and_deterministic() -> None:
 
 def test_crop_landunit_layout() -> None:
     # surfrd_cftformat with create_crop_landunit and no crop model: natpft = 15, cft = 2
-    from elmai.elm.surfdata import build_surfdata
+    from elmai.apps.elm_runner.surfdata import build_surfdata
 
     n = 2
     fields = {"AREA": np.ones(n), "LANDFRAC_PFT": np.ones(n), "PCT_CROP": np.array([10.0, 0.0]),
@@ -462,7 +462,7 @@ E3SM = os.environ.get("ELMAI_E3SM")
     not E3SM, reason="set ELMAI_E3SM to an E3SM checkout to check the source and the build tools"
 )
 def test_with_e3sm_checkout(case: Path) -> None:
-    from elmai.elm.e3sm import RunError, build
+    from elmai.apps.elm_runner.e3sm import RunError, build
 
     # every reading routine the manifest names exists in that source
     for entry in manifest(case)["files"]:
@@ -485,7 +485,7 @@ def test_elm_builds_and_runs_from_an_ai_restart(world: Path, tmp_path: Path) -> 
     endrun in ELM's log raises). About 5 minutes on 2 cores."""
     import sys
 
-    from elmai.elm.e3sm import run
+    from elmai.apps.elm_runner.e3sm import run
 
     real = SHARED_DATA / "elm" / "clm_params_c211124vpft.nc"
     if not real.exists():
@@ -517,8 +517,8 @@ def test_ntasks_before_case_setup_and_the_bypass_macro_guard(tmp_path: Path) -> 
     """--ntasks reaches NTASKS before case.setup (the script reads ELMAI_NTASKS); a case
     whose cmake macros lost -DCPL_BYPASS (./case.setup --reset drops it) is refused by name
     with the fix, and accepted once the line is back."""
-    from elmai.elm.e3sm import RunError, build_steps, check_bypass_macros
-    from elmai.elm.namelists import setup_script
+    from elmai.apps.elm_runner.e3sm import RunError, build_steps, check_bypass_macros
+    from elmai.apps.elm_runner.namelists import setup_script
 
     script = setup_script(inputs=tmp_path, domain=tmp_path / "d.nc", usrdat_name="x", years=2, ad_spinup=0)
     assert script.index('NTASKS="${ELMAI_NTASKS:-1}"') < script.index("\n./case.setup\n")

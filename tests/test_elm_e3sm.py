@@ -13,7 +13,7 @@ import netCDF4
 import numpy as np
 import pytest
 
-from elmai.elm import e3sm
+from elmai.apps.elm_runner import e3sm
 from elmai.errors import InvalidArgumentError
 
 SITES = [("site 1 (lat 37, lon 111)", 37.0, 111.0), ("site 2 (lat 7, lon 359)", 7.0, 359.0)]
@@ -103,7 +103,7 @@ def test_machine_files(tmp_path: Path) -> None:
 
 def test_site_metrics_from_h0(tmp_path: Path) -> None:
     """Drift is CTSM's (same forcing year one cycle apart), fluxes in gC/m2/yr."""
-    from elmai.elm.loop import SECONDS_PER_YEAR, STOCKS, site_metrics
+    from elmai.apps.elm_runner.loop import SECONDS_PER_YEAR, STOCKS, site_metrics
 
     cycle, files = 2, []
     for m in range(12 * (cycle + 1)):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from elmai.elm import ensemble as E
+from elmai.apps.elm_runner import ensemble as E
 from elmai.errors import InvalidArgumentError
 from tests.conftest import shared_data
 
@@ -24,7 +24,7 @@ ELMAI = str(Path(sys.executable).with_name("elmai"))
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from elmai.testbed.run import run_testbed
+    from elmai.apps.testbed.run import run_testbed
 
     root = tmp_path_factory.mktemp("ensemble_world")
     run_testbed(root, resolution=10.0, years=1, forcing_years=2, progress=False)
@@ -164,3 +164,35 @@ def test_html_report_renders_in_chromium(world: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
     done = subprocess.run([*browser, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
     assert done.returncode == 0 and shot.stat().st_size > 20_000
+
+
+def test_pack_keeps_the_h0_variables_elmai_reads(world: Path, tmp_path: Path) -> None:
+    """The packed h0 subsets give the same decay scalars and annual means as ELM's files."""
+    from elmai.io.history import annual_means, decomposition_scalars
+
+    h0 = sorted(shared_data("elm", "elm_written", "s16", "h0_year2").glob("*.nc"))
+    folder = tmp_path / "ens"
+    plan = E.plan_ensemble(folder, world, sites=8, held_out=4, group_size=4)
+    run_dir = folder / "heldout01" / "native" / "runs" / "c1"
+    run_dir.mkdir(parents=True)
+    for f in h0:
+        shutil.copy(f, run_dir / f.name)
+    real = shared_data("elm", "elm_written", "s16", "native_year2.elm.r.0003-01-01-00000.nc")
+    shutil.copy(real, run_dir / real.name)
+    rel = [str((run_dir / f.name).relative_to(folder)) for f in h0]
+    plan.groups[0].stages["early"].chunks.append(
+        E.Chunk("c1", 1, 1.0, str((run_dir / real.name).relative_to(folder)), rel)
+    )
+    E.save(folder, plan)
+    packed = tmp_path / "packed"
+    E.pack(folder, packed)
+    subset = [packed / r for r in rel]
+    assert all(p.stat().st_size < f.stat().st_size / 5 for p, f in zip(subset, h0, strict=True))
+    sites = json.loads(shared_data("elm", "elm_written", "s16", "sites.json").read_text())["sites"]
+    lat, lon = np.array([x["lat"] for x in sites]), np.array([x["lon"] for x in sites])
+    np.testing.assert_array_equal(
+        decomposition_scalars(subset, lat, lon), decomposition_scalars(h0, lat, lon)
+    )
+    a, b = annual_means(subset, ["TOTECOSYSC", "NEE"]), annual_means(h0, ["TOTECOSYSC", "NEE"])
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])

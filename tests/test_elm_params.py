@@ -68,10 +68,10 @@ def test_the_testbed_the_features_and_refine_share_elms_cascade() -> None:
     """One definition of the CTC cascade (elm_names) drives the testbed's transitions and
     decay rates, the features' respired fractions and the refine operator: their structure
     is checked here against it, and the refine operator's flows against the parameters."""
+    from elmai.apps.testbed import dynamics
     from elmai.data import features as F
     from elmai.io import elm_names as N
     from elmai.spinup import newton
-    from elmai.testbed import dynamics
 
     p = default_params()
     pools = N.CTC_POOLS

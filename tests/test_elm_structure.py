@@ -44,12 +44,12 @@ def test_the_table_is_elms_ctc_cascade() -> None:
 
 
 def test_every_user_derives_from_the_table() -> None:
+    from elmai.apps.testbed.dynamics import CWD, TRANSITIONS
+    from elmai.apps.testbed.equilibrium import SOIL_FEEDS
     from elmai.data.features import PFT_POOLS, SOIL_POOLS
     from elmai.models.constraints import DEAD_WOOD, S3, S4
     from elmai.models.quasi_equilibrium import FEEDS
     from elmai.spinup.merge import SLOW_POOLS
-    from elmai.testbed.dynamics import CWD, TRANSITIONS
-    from elmai.testbed.equilibrium import SOIL_FEEDS
 
     assert SOIL_POOLS == CASCADE.names == N.CTC_POOLS
     assert PFT_POOLS == TISSUES.carbon_pools

@@ -13,12 +13,12 @@ import netCDF4
 import numpy as np
 import pytest
 
+from elmai.apps.testbed import forcing_forms as W
 from elmai.data import features as F
 from elmai.errors import ElmaiError, ElmaiFileError, InvalidValueError, ShapeError, VariableNotFoundError
 from elmai.io.forcing import FORCING_VARS, forcing_climatology, write_climatology
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.surface import read_surface
-from elmai.testbed import forcing_forms as W
 
 ROOT = Path(__file__).resolve().parents[1]
 ELMAI = ROOT / ".venv" / "bin" / "elmai"
@@ -420,9 +420,9 @@ def test_testbed_writes_real_forcing_forms_that_spinup_reads(
 ) -> None:
     """A testbed run writes its forcing in a real ELM form; its climatology equals the
     monthly file's (packing aside) and `elmai spinup --forcing DIR` runs on it."""
+    from elmai.apps.testbed.run import run_testbed
     from elmai.data import features as F
     from elmai.spinup import ai_spinup
-    from elmai.testbed.run import run_testbed
 
     case = tmp_path / "case"
     run_testbed(case, resolution=20.0, years=2, forcing_years=1, progress=False, forcing_form=form)

@@ -23,9 +23,9 @@ from elmai.apps.foundation.pretrain import PretrainOptions, pretrain
 from elmai.apps.foundation.sizes import SIZES, size_config
 from elmai.apps.foundation.variables import CHANNELS, channel_names, forward_transform, inverse_transform
 from elmai.apps.foundation.worlds import WorldSpec, simulate
+from elmai.apps.testbed.dynamics import State
+from elmai.apps.testbed.world import World
 from elmai.errors import InvalidValueError, ShapeError, VariableNotFoundError
-from elmai.testbed.dynamics import State
-from elmai.testbed.world import World
 
 TINY = {"size": "tiny", "patch": 6, "batch": 4, "checkpoint_every": 4}
 

@@ -84,7 +84,7 @@ def test_engines_under_mpirun_equal_one_process(corpus: Path, tmp_path: Path) ->
 
     from elmai.apps.foundation.corpus import Corpus
     from elmai.apps.foundation.pretrain import PretrainOptions, pretrain
-    from elmai.training.distributed import mpirun_command
+    from elmai.ml.distributed import mpirun_command
     from tests.foundation_mpi_engines import TINY
 
     torch.set_num_threads(1)

@@ -17,8 +17,8 @@ import pytest
 from elmai.apps.hydrology import caravan
 from elmai.apps.hydrology.config import HydrologyConfig
 from elmai.apps.hydrology.dataset import prepare
+from elmai.apps.timeseries.metrics import alpha_nse, beta_nse, hydro_scores, kge, nse, peak_timing
 from elmai.errors import ConfigError, InvalidArgumentError, InvalidValueError, VariableNotFoundError
-from elmai.timeseries.metrics import alpha_nse, beta_nse, hydro_scores, kge, nse, peak_timing
 from tests.conftest import ROOT, shared_data
 
 BASINS = ["01022500", "09107000", "02064000"]

@@ -93,7 +93,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     assert "-lelmai_fortran -lelmai" in libs and str(venv) in libs
     # the package's data search does not guess paths outside a source checkout
     missing = subprocess.run(
-        [str(py), "-c", "from elmai.uq.uci import data_dir; data_dir()"],
+        [str(py), "-c", "from elmai.apps.uq.uci import data_dir; data_dir()"],
         cwd=work,
         env=env,
         capture_output=True,

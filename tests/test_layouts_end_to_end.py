@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 import elmai
+from elmai.apps.testbed.run import run_testbed
+from elmai.apps.testbed.verify import verify
 from elmai.data import build_dataset
 from elmai.io import elm_names as N
 from elmai.spinup import ai_spinup
 from elmai.spinup.newton import refine_spinup
-from elmai.testbed.run import run_testbed
-from elmai.testbed.verify import verify
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from elmai.apps.testbed.run import run_testbed
+from elmai.apps.testbed.verify import verify
 from elmai.data import features as F
 from elmai.errors import ElmaiError
 from elmai.io.elm_params import default_params
@@ -22,8 +24,6 @@ from elmai.io.soil_levels import DZSOI_DECOMP
 from elmai.spinup.merge import ALL_POOLS
 from elmai.spinup.newton import newton_pools, refine_spinup, wood_map
 from elmai.spinup.run import write_checked
-from elmai.testbed.run import run_testbed
-from elmai.testbed.verify import verify
 
 ELMAI = str(Path(sys.executable).with_name("elmai"))
 CYCLE = 4

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from elmai.apps.uq import PI3NN, picp_mpiw, uci
+from elmai.apps.uq.uci import load_uci
 from elmai.errors import DataNotFoundError
-from elmai.uq import PI3NN, picp_mpiw, uci
-from elmai.uq.uci import load_uci
 from tests.conftest import ROOT, shared_data
 
 

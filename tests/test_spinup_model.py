@@ -15,12 +15,12 @@ import torch
 import yaml
 
 import elmai
+from elmai.apps.testbed.run import run_testbed
 from elmai.data import build_dataset, load
 from elmai.data.features import PFT_POOLS, SOIL_VARS
 from elmai.data.normalize import fit_stats
 from elmai.data.splits import TEST, TRAIN, VALID
 from elmai.io.elm_names import NATPFT
-from elmai.testbed.run import run_testbed
 from elmai.training.export import example_inputs, export
 from elmai.training.trainer import build_model, load_model
 from tests.mpi_helpers import ELMAI, mpirun

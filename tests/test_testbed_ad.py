@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import elmai
+from elmai.apps.testbed import make_climate, make_grid, make_surface
+from elmai.apps.testbed.dynamics import AD_MORTALITY_FACTOR, Model, State
+from elmai.apps.testbed.restart import read_testbed_state, write_testbed_restart
 from elmai.io.elm_params import default_params
-from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.dynamics import AD_MORTALITY_FACTOR, Model, State
-from elmai.testbed.restart import read_testbed_state, write_testbed_restart
 from tests.testbed_helpers import advance_checked
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from elmai.apps.testbed import make_climate, make_grid, make_surface
+from elmai.apps.testbed.dynamics import SOIL_POOLS, Model, State
 from elmai.io.elm_params import default_params
-from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.dynamics import SOIL_POOLS, Model, State
 from tests.testbed_helpers import advance_checked
 
 

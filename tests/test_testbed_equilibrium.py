@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from elmai.apps.testbed import make_climate, make_grid, make_surface
+from elmai.apps.testbed.dynamics import Model, State
+from elmai.apps.testbed.equilibrium import periodic, solve_equilibrium
+from elmai.apps.testbed.run import run_testbed
 from elmai.io.elm_params import default_params
-from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.dynamics import Model, State
-from elmai.testbed.equilibrium import periodic, solve_equilibrium
-from elmai.testbed.run import run_testbed
 
 
 def test_periodic_recurrence_is_exact() -> None:

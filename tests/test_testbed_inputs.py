@@ -9,10 +9,10 @@ import netCDF4
 import numpy as np
 import pytest
 
+from elmai.apps.testbed import make_climate, make_grid, make_surface
+from elmai.apps.testbed.files import write_forcing, write_surface
+from elmai.apps.testbed.grid import EARTH_RADIUS_KM, cell_areas
 from elmai.io.elm_names import NATPFT, SPVAL
-from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.files import write_forcing, write_surface
-from elmai.testbed.grid import EARTH_RADIUS_KM, cell_areas
 
 
 @pytest.fixture(scope="module")

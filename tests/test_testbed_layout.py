@@ -12,11 +12,11 @@ import netCDF4
 import numpy as np
 import pytest
 
+from elmai.apps.testbed.dynamics import State
+from elmai.apps.testbed.restart import read_testbed_state, write_testbed_restart
+from elmai.apps.testbed.world import World
 from elmai.io import elm_names as N
 from elmai.io.soil_levels import DZSOI_DECOMP
-from elmai.testbed.dynamics import State
-from elmai.testbed.restart import read_testbed_state, write_testbed_restart
-from elmai.testbed.world import World
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "elm" / "site_fullrun_docker_tr_demo_fini.nc"
 needs_real = pytest.mark.skipif(not REAL.exists(), reason="the real ELM restart is not here")
@@ -228,7 +228,7 @@ def test_two_topounits_crop_and_glacier_cells(rich) -> None:
 
 
 def test_surface_landunit_percentages(rich, tmp_path: Path) -> None:
-    from elmai.testbed.files import write_surface
+    from elmai.apps.testbed.files import write_surface
 
     world = rich[0]
     path = tmp_path / "surf.nc"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from elmai.testbed.dynamics import SOIL_POOLS, VEG_POOLS, State
-from elmai.testbed.equilibrium import solve_equilibrium
-from elmai.testbed.world import World
+from elmai.apps.testbed.dynamics import SOIL_POOLS, VEG_POOLS, State
+from elmai.apps.testbed.equilibrium import solve_equilibrium
+from elmai.apps.testbed.world import World
 
 RESOLUTION = 10.0
 

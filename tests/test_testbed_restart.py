@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import elmai
+from elmai.apps.testbed import make_climate, make_grid, make_surface
+from elmai.apps.testbed.dynamics import Model, State
+from elmai.apps.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
 from elmai.io.elm_params import default_params
-from elmai.testbed import make_climate, make_grid, make_surface
-from elmai.testbed.dynamics import Model, State
-from elmai.testbed.restart import read_testbed_state, restart_name, write_testbed_restart
 
 FIELDS = ("veg_c", "soil_c", "soil_n", "soil_p", "sminn", "sminp")
 

@@ -12,7 +12,7 @@ import netCDF4
 import numpy as np
 
 import elmai
-from elmai.testbed.run import run_testbed
+from elmai.apps.testbed.run import run_testbed
 
 
 def test_cli_run_writes_elm_files_and_a_clean_log(tmp_path: Path) -> None:

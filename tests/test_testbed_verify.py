@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import elmai
-from elmai.testbed.run import run_testbed
-from elmai.testbed.verify import verify
+from elmai.apps.testbed.run import run_testbed
+from elmai.apps.testbed.verify import verify
 
 
 @pytest.fixture(scope="module")

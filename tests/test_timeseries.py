@@ -13,12 +13,12 @@ import pytest
 import torch
 import yaml
 
+from elmai.apps.explain.attributions import ScalarOutput, integrated_gradients, shap_values
+from elmai.apps.timeseries import metrics
+from elmai.apps.timeseries.data import load_camels, read_camels_streamflow
+from elmai.apps.timeseries.models import LSTMRegressor, TransformerRegressor
+from elmai.apps.timeseries.train import Featurizer, TimeseriesConfig, load_series, train_timeseries
 from elmai.errors import ElmaiError, OutputExistsError
-from elmai.explain.attributions import ScalarOutput, integrated_gradients, shap_values
-from elmai.timeseries import metrics
-from elmai.timeseries.data import load_camels, read_camels_streamflow
-from elmai.timeseries.models import LSTMRegressor, TransformerRegressor
-from elmai.timeseries.train import Featurizer, TimeseriesConfig, load_series, train_timeseries
 from tests.conftest import ROOT, shared_data
 from tests.mpi_helpers import mpirun
 

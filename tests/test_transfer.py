@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 import torch
 
+from elmai.apps.testbed.climate import make_climate
+from elmai.apps.testbed.dynamics import State
+from elmai.apps.testbed.grid import make_grid
+from elmai.apps.testbed.run import RunResult, YearLog
+from elmai.apps.testbed.world import World
+from elmai.apps.transfer import metrics
+from elmai.apps.transfer.pretrained_build import CHECKPOINT_NAME, MODEL_NAME, build_pretrained
+from elmai.apps.transfer.protocol import TransferOptions, run_transfer
+from elmai.apps.transfer.worlds import WorldSpec
 from elmai.data.dataset import load, merge
 from elmai.data.splits import TEST, TRAIN, VALID, sample_split
-from elmai.testbed.climate import make_climate
-from elmai.testbed.dynamics import State
-from elmai.testbed.grid import make_grid
-from elmai.testbed.run import RunResult, YearLog
-from elmai.testbed.world import World
-from elmai.transfer import metrics
-from elmai.transfer.pretrained_build import CHECKPOINT_NAME, MODEL_NAME, build_pretrained
-from elmai.transfer.protocol import TransferOptions, run_transfer
-from elmai.transfer.worlds import WorldSpec
 
 SOURCES = (WorldSpec("s1", 10.0, 1), WorldSpec("s3", 10.0, 3, warming=1.0, params_draw=0))
 
@@ -58,7 +58,7 @@ def test_parameter_draws_are_fixed_and_within_their_ranges() -> None:
     a, b = WorldSpec("a", 10.0, 1, params_draw=3), WorldSpec("b", 20.0, 9, params_draw=3)
     assert a.params().ctc == b.params().ctc  # a draw index names the same parameters everywhere
     d = a.describe()["params"]
-    from elmai.transfer.worlds import parameter_ranges
+    from elmai.apps.transfer.worlds import parameter_ranges
 
     for name, (lo, hi) in parameter_ranges().items():
         assert lo <= d[name] <= hi

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
+from elmai.apps.testbed.ensemble import Ensemble, apply, draw, read_param_list, run_ensemble
+from elmai.apps.uq.dbuq import DBUQ, DBUQConfig
+from elmai.apps.uq.emulator import PCA, EmulatorConfig, load, predict, r2, save, train_emulator
+from elmai.apps.uq.mcmc import ess, run_until_ess
+from elmai.apps.uq.priors import GaussianPrior, UniformPrior, gaussian_log_likelihood
+from elmai.apps.uq.sobol import sobol_indices
 from elmai.errors import ElmaiError
-from elmai.testbed.ensemble import Ensemble, apply, draw, read_param_list, run_ensemble
-from elmai.uq.dbuq import DBUQ, DBUQConfig
-from elmai.uq.emulator import PCA, EmulatorConfig, load, predict, r2, save, train_emulator
-from elmai.uq.mcmc import ess, run_until_ess
-from elmai.uq.priors import GaussianPrior, UniformPrior, gaussian_log_likelihood
-from elmai.uq.sobol import sobol_indices
 from tests.conftest import shared_data
 from tests.mpi_helpers import ELMAI, mpirun
 
@@ -101,7 +101,7 @@ def test_dbuq_in_a_box_matches_the_exact_truncated_normal_posterior() -> None:
 
 
 def test_random_features_fit_a_smooth_map_and_pick_their_ridge() -> None:
-    from elmai.training.random_features import RandomFeatureConfig, fit_random_features
+    from elmai.ml.random_features import RandomFeatureConfig, fit_random_features
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=(2000, 3))
@@ -127,7 +127,7 @@ def test_dbuq_refuses_bad_input(linear_dbuq: DBUQ) -> None:
 
 
 def test_calibrate_refuses_too_few_joint_samples() -> None:
-    from elmai.uq.calibration import calibrate
+    from elmai.apps.uq.calibration import calibrate
 
     em = torch.nn.Linear(2, 3)
     with pytest.raises(ElmaiError, match="joint samples, got 10"):
@@ -330,7 +330,7 @@ def test_cli_emulate_sobol_and_calibrate_on_a_testbed_ensemble(ensemble: Path, t
 
 
 def test_ozark_dbuq_agrees_with_mcmc_and_covers_the_truth(tmp_path: Path) -> None:
-    from elmai.uq.calibration import calibrate, load_ozark, plot
+    from elmai.apps.uq.calibration import calibrate, load_ozark, plot
 
     ens = load_ozark(shared_data("genai4uq_elm"))
     y, theta = ens.flat("EFLX_LH_TOT"), ens.params

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import elmai
-from elmai.testbed.climate import DAYS_IN_MONTH, Climate
-from elmai.testbed.dynamics import Model, State
+from elmai.apps.testbed.climate import DAYS_IN_MONTH, Climate
+from elmai.apps.testbed.dynamics import Model, State
 
 
 def advance_checked(

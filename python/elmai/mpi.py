@@ -1,7 +1,7 @@
 """The MPI world when launched under `mpirun` with more than one rank, else None.
 
 For the numpy work that splits cells or ensemble members over ranks (the data set, the
-testbed ensemble); torch training uses `elmai.training.distributed` instead. Kept apart
+testbed ensemble); torch training uses `elmai.ml.distributed` instead. Kept apart
 from both so the testbed does not import torch to learn its rank.
 
 This is the one place that detects a launch under an MPI launcher: `launcher_size()` reads

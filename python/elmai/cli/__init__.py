@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     code = _run(build_parser().parse_args(argv))
     # Only a command that imported torch.distributed can have started a process group;
     # looking it up in sys.modules keeps torch out of the other commands' start-up.
-    distributed = sys.modules.get("elmai.training.distributed")
+    distributed = sys.modules.get("elmai.ml.distributed")
     if distributed is not None:
         distributed.leave(code)  # returns unless this process ran a process group
     return code

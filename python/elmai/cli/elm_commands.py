@@ -127,11 +127,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     eu = ee.add_parser("unpack", help="lay a packed ensemble into an empty folder to continue it")
     eu.add_argument("packed")
     eu.add_argument("dir")
+    eu.add_argument("--world", help="this machine's world (remade as world_setup says)")
+    eu.add_argument("--paramfile", help="this machine's copy of the ELM parameter file")
     eu.set_defaults(func=cmd_ensemble_unpack)
 
 
 def cmd_case(args: argparse.Namespace) -> int:
-    from elmai.elm.case_inputs import MANIFEST, SETUP_SCRIPT, CaseOptions, write_case
+    from elmai.apps.elm_runner.case_inputs import MANIFEST, SETUP_SCRIPT, CaseOptions, write_case
 
     m = write_case(CaseOptions(world=args.world, out=args.out, sites=args.sites, points=args.points,
                                paramfile=args.paramfile, cnp_params=args.cnp_params, years=args.years,
@@ -144,7 +146,7 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from elmai.elm.e3sm import build
+    from elmai.apps.elm_runner.e3sm import build
 
     steps = build(args.e3sm, args.out, machine=args.machine, mpilib=args.mpilib, inputdata=args.inputdata,
                   dry_run=args.dry_run, ntasks=args.ntasks)  # fmt: skip
@@ -158,7 +160,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from elmai.elm.e3sm import run
+    from elmai.apps.elm_runner.e3sm import run
 
     result = run(args.case, args.years, args.restart, dry_run=args.dry_run, mode=args.mode, label=args.label)
     if isinstance(result, list):
@@ -174,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble_plan(args: argparse.Namespace) -> int:
-    from elmai.elm.ensemble import plan_ensemble, status_table
+    from elmai.apps.elm_runner.ensemble import plan_ensemble, status_table
 
     plan = plan_ensemble(args.dir, args.world, sites=args.sites, held_out=args.held_out,
                          group_size=args.group, paramfile=args.paramfile, chunk_years=args.chunk_years,
@@ -185,7 +187,7 @@ def cmd_ensemble_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble_run(args: argparse.Namespace) -> int:
-    from elmai.elm.ensemble import progress, run_ensemble, status_table
+    from elmai.apps.elm_runner.ensemble import progress, run_ensemble, status_table
 
     plan = run_ensemble(args.dir, args.e3sm, hours=args.hours, model=args.model, ntasks=args.ntasks,
                         clone_from=args.clone_from)
@@ -194,14 +196,14 @@ def cmd_ensemble_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble_status(args: argparse.Namespace) -> int:
-    from elmai.elm.ensemble import load, status_table
+    from elmai.apps.elm_runner.ensemble import load, status_table
 
     print(status_table(load(args.dir)))
     return 0
 
 
 def cmd_ensemble_pack(args: argparse.Namespace) -> int:
-    from elmai.elm.ensemble import pack
+    from elmai.apps.elm_runner.ensemble import pack
 
     files = pack(args.dir, args.to)
     size = sum(f.stat().st_size for f in files)
@@ -210,18 +212,18 @@ def cmd_ensemble_pack(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble_unpack(args: argparse.Namespace) -> int:
-    from elmai.elm.ensemble import status_table, unpack
+    from elmai.apps.elm_runner.ensemble import status_table, unpack
 
-    print(status_table(unpack(args.packed, args.dir)))
+    print(status_table(unpack(args.packed, args.dir, world=args.world, paramfile=args.paramfile)))
     return 0
 
 
 def cmd_ensemble_report(args: argparse.Namespace) -> int:
-    from elmai.elm.ensemble import write_report
+    from elmai.apps.elm_runner.ensemble import write_report
 
     data = write_report(args.dir, args.out)
     if args.html:
-        from elmai.elm.ensemble import write_html
+        from elmai.apps.elm_runner.ensemble import write_html
 
         print(f"wrote {write_html(args.dir, args.html)}")
     cost = data["elm_cost"]["s_per_site_year"]
@@ -233,7 +235,7 @@ def cmd_ensemble_report(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble_retry(args: argparse.Namespace) -> int:
-    from elmai.elm.ensemble import retry
+    from elmai.apps.elm_runner.ensemble import retry
 
     reset = retry(args.dir, args.stage, args.group)
     print(f"set back to pending: {', '.join(reset) or 'nothing (no failed stage matched)'}")

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _explain(ex, out: Path, with_shap: bool, max_steps: int = 1024):
-    from elmai.explain.attributions import integrated_gradients, plot_groups, shap_values
+    from elmai.apps.explain.attributions import integrated_gradients, plot_groups, shap_values
 
     ig = integrated_gradients(ex.model, ex.inputs, ex.groups, max_steps=max_steps)
     attrs = [ig]
@@ -56,7 +56,7 @@ def cmd_spinup(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, model="file", dataset="file")
-    from elmai.explain.models import spinup_explainable
+    from elmai.apps.explain.models import spinup_explainable
 
     ex = spinup_explainable(args.model, args.dataset, args.target, args.cells)
     _explain(ex, Path(args.out), with_shap=True)
@@ -68,8 +68,8 @@ def cmd_timeseries(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, run="dir")
-    from elmai.explain.attributions import plot_lags
-    from elmai.explain.models import timeseries_explainable
+    from elmai.apps.explain.attributions import plot_lags
+    from elmai.apps.explain.models import timeseries_explainable
 
     ex = timeseries_explainable(args.run, args.samples)
     out = Path(args.out)

@@ -85,7 +85,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     from elmai.apps.foundation.corpus import Corpus
     from elmai.apps.foundation.pretrain import PretrainOptions, pretrain
     from elmai.errors import InvalidArgumentError
-    from elmai.training import distributed
+    from elmai.ml import distributed
 
     torch.set_num_threads(max(1, cfg.threads))
     corpus = Corpus.open(cfg.corpus)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # the testbed (scipy) loads when a testbed command runs, not with every command
-    from elmai.testbed.run import RunResult
+    from elmai.apps.testbed.run import RunResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report(result: RunResult) -> None:
-    from elmai.testbed.run import CRITERION_AREA
+    from elmai.apps.testbed.run import CRITERION_AREA
 
     print(result.table())
     met = result.first_year_meeting_criterion()
@@ -113,7 +113,7 @@ def report(result: RunResult) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from elmai.testbed.verify import verify
+    from elmai.apps.testbed.verify import verify
 
     result = verify(args.restart, args.years, args.out)
     report(result)
@@ -122,7 +122,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from elmai.testbed.run import run_testbed
+    from elmai.apps.testbed.run import run_testbed
 
     result = run_testbed(
         args.out,
@@ -152,8 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from elmai.apps.testbed.ensemble import global_gpp_pg, read_param_list, run_ensemble
     from elmai.cli.paths import input_file
-    from elmai.testbed.ensemble import global_gpp_pg, read_param_list, run_ensemble
 
     specs = read_param_list(input_file(args.param_list, "--param-list"))
     Path(args.out).mkdir(parents=True, exist_ok=True)

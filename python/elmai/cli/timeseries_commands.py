@@ -23,10 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from elmai.timeseries.config import TimeseriesConfig
+    from elmai.apps.timeseries.config import TimeseriesConfig
 
     cfg = TimeseriesConfig.load(args.config)  # before torch loads: a bad config fails fast
-    from elmai.timeseries.train import train_timeseries
+    from elmai.apps.timeseries.train import train_timeseries
 
     if args.out:  # relative to the working directory, as every command-line path
         cfg.out = str(Path(args.out).resolve())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from elmai.transfer.protocol import SETTINGS
+    from elmai.apps.transfer.protocol import SETTINGS
 
     p = sub.add_parser(
         "transfer",
@@ -52,7 +52,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, model="file", checkpoint="file")  # before hours of work, not after
-    from elmai.transfer.protocol import run_transfer, source_options
+    from elmai.apps.transfer.protocol import run_transfer, source_options
 
     opts = source_options(
         Path(args.out),
@@ -63,7 +63,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         reference_sample=args.reference_sample,
     )
     results = run_transfer(args.settings, opts)
-    from elmai.transfer.report import transfer_table
+    from elmai.apps.transfer.report import transfer_table
 
     print(transfer_table(results))
     return 0
@@ -83,7 +83,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from elmai.transfer.pretrained_build import EPOCHS, build_pretrained
+    from elmai.apps.transfer.pretrained_build import EPOCHS, build_pretrained
 
     card = build_pretrained(args.work, args.dest, epochs=args.epochs or EPOCHS)
     print(f"wrote {card['model_file']} ({card['bytes'] / 1e6:.2f} MB, sha256 {card['sha256'][:12]}...)")

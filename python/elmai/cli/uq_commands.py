@@ -84,10 +84,10 @@ def cmd_intervals(args: argparse.Namespace) -> int:
     inputs(args, model="file", dataset="file")
     from dataclasses import asdict
 
+    from elmai.apps.uq.spinup_intervals import spinup_intervals
     from elmai.data import load
     from elmai.training.evaluate import predict
     from elmai.training.trainer import load_model
-    from elmai.uq.spinup_intervals import spinup_intervals
 
     model, cfg = load_model(args.model)
     data = load(args.dataset)
@@ -106,7 +106,7 @@ def cmd_intervals(args: argparse.Namespace) -> int:
 
 
 def _ensemble(path: str):
-    from elmai.testbed.ensemble import Ensemble
+    from elmai.apps.testbed.ensemble import Ensemble
 
     return Ensemble.load(path)
 
@@ -116,9 +116,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     inputs(args, ensemble="file")
     from elmai import config_file
-    from elmai.training import distributed
-    from elmai.training.tabular import FitConfig
-    from elmai.uq import emulator as E
+    from elmai.apps.uq import emulator as E
+    from elmai.ml import distributed
+    from elmai.ml.tabular import FitConfig
 
     settings = {k: v for k, v in vars(args).items() if k not in ("func", "overwrite", "command")}
     settings |= {"ensemble": str(Path(args.ensemble).resolve()), "out": str(Path(args.out).resolve())}
@@ -184,8 +184,8 @@ def cmd_sobol(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, emulator="file", ensemble="file")
-    from elmai.uq import emulator as E
-    from elmai.uq.sobol import sobol_indices
+    from elmai.apps.uq import emulator as E
+    from elmai.apps.uq.sobol import sobol_indices
 
     em, meta = E.load(args.emulator)
     names, low, high = meta["names"], np.array(meta["low"]), np.array(meta["high"])
@@ -241,7 +241,7 @@ def cmd_ozark(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, data="dir")
-    from elmai.uq.calibration import load_ozark
+    from elmai.apps.uq.calibration import load_ozark
 
     ens = load_ozark(args.data)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -254,11 +254,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, emulator="file", ensemble="file")
+    from elmai.apps.uq import emulator as E
+    from elmai.apps.uq.calibration import calibrate, plot
+    from elmai.apps.uq.priors import UniformPrior
     from elmai.cli.paths import input_file
     from elmai.errors import InvalidArgumentError, ModelFileError
-    from elmai.uq import emulator as E
-    from elmai.uq.calibration import calibrate, plot
-    from elmai.uq.priors import UniformPrior
 
     em, meta = E.load(args.emulator)
     truth = None

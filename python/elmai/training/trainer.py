@@ -25,10 +25,10 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 from elmai.data.dataset import MODEL_INPUTS, TRAIN, VALID, SpinupData, load
 from elmai.data.normalize import to_log
 from elmai.errors import ConfigError, ElmaiFileError, InputNotFoundError, ModelFileError
+from elmai.ml import distributed
 from elmai.models.constraints import DEAD_WOOD, S3, S4, initial_drift, physics_terms
 from elmai.models.quasi_equilibrium import MORTALITY
 from elmai.models.spinup_transformer import SpinupTransformer
-from elmai.training import distributed
 from elmai.training.config import TrainConfig
 
 

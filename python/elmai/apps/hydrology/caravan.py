@@ -21,7 +21,7 @@ NETCDF = "caravan_camels_us.nc"
 
 def default_folder() -> Path:
     """../shared/data/caravan_camels beside the checkout (or under $ELMAI_DATA)."""
-    from elmai.uq.uci import data_dir
+    from elmai.apps.uq.uci import data_dir
 
     return data_dir() / "caravan_camels"
 

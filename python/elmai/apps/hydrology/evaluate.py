@@ -1,11 +1,11 @@
 """Per-basin metrics and their summary over basins (median and quartiles), NaN observations
-masked; the one metric implementation is elmai.timeseries.metrics."""
+masked; the one metric implementation is elmai.apps.timeseries.metrics."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from elmai.timeseries.metrics import hydro_scores
+from elmai.apps.timeseries.metrics import hydro_scores
 
 METRICS = ("nse", "kge", "alpha_nse", "beta_nse", "peak_timing")
 

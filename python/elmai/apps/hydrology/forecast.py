@@ -83,7 +83,7 @@ def persistence(p: Prepared, pairs: np.ndarray, lead: int) -> np.ndarray:
 
 def nse_by_lead(pred: np.ndarray, p: Prepared, pairs: np.ndarray, lead: int) -> dict[str, float]:
     """Median over basins of the NSE of each lead day's forecasts (one per issue day)."""
-    from elmai.timeseries.metrics import nse
+    from elmai.apps.timeseries.metrics import nse
 
     obs = p.q[pairs[:, 0:1], pairs[:, 1:2] + np.arange(1, lead + 1)]
     out = {}

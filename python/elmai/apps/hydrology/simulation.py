@@ -16,7 +16,7 @@ from elmai.apps.hydrology import caravan
 from elmai.apps.hydrology.config import HydrologyConfig
 from elmai.apps.hydrology.dataset import Prepared, eval_ends, gather, prepare, training_windows
 from elmai.apps.hydrology.evaluate import per_basin, summary
-from elmai.timeseries.metrics import climatology
+from elmai.apps.timeseries.metrics import climatology
 
 
 def select_basins(cfg: HydrologyConfig) -> list[str] | None:

@@ -4,7 +4,7 @@ River's neighbour in the Upper Gunnison). A tabular regressor of the day's flow 
 antecedent forcing (means over the last 1..180 days, a cold-season precipitation store as a
 snow proxy, day of year) carries three interval methods, all at 95%:
 
-- PI3NN (elmai.uq.pi3nn, the project's implementation), calibrated on the validation years;
+- PI3NN (elmai.apps.uq.pi3nn, the project's implementation), calibrated on the validation years;
 - split-conformal: the PI3NN mean network's absolute residuals on the validation years, the
   finite-sample quantile, a constant-width band;
 - deep ensemble: 5 networks with Gaussian (mean, log-variance) heads, seeds 0..4, the
@@ -64,7 +64,7 @@ def deep_ensemble(x, y, valid, members: int = 5, epochs: int = 200, hidden: int 
     import torch
     from torch import nn
 
-    from elmai.training.tabular import mlp
+    from elmai.ml.tabular import mlp
 
     xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
     tr, va = np.flatnonzero(~valid), np.flatnonzero(valid)
@@ -109,7 +109,7 @@ def deep_ensemble(x, y, valid, members: int = 5, epochs: int = 200, hidden: int 
 def _score(y, lo, hi, f, years) -> dict:
     from scipy.stats import spearmanr
 
-    from elmai.uq.pi3nn import picp_mpiw
+    from elmai.apps.uq.pi3nn import picp_mpiw
 
     picp, mpiw = picp_mpiw(y, lo, hi)
     ys = np.unique(years)
@@ -122,7 +122,7 @@ def _score(y, lo, hi, f, years) -> dict:
 
 def run_split(x, y, years, train_years, valid_years, test_years, epochs: int = 200) -> dict:
     """Every method on one split; x is standardised with the training rows' statistics."""
-    from elmai.uq.pi3nn import PI3NN
+    from elmai.apps.uq.pi3nn import PI3NN
 
     fit_rows = np.isin(years, train_years)
     mu, sd = x[fit_rows].mean(0), x[fit_rows].std(0) + 1e-6

@@ -1,0 +1,1 @@
+"""Developer tools of the repository (API reference, figures from result JSON); not installed."""
