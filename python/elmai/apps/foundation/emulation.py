@@ -1,5 +1,5 @@
 """Task (a): spin-up map emulation on worlds the model never saw. Each world runs 20
-years from bare ground and has its matrix equilibrium solved (elmai.transfer.worlds, the
+years from bare ground and has its matrix equilibrium solved (elmai.apps.transfer.worlds, the
 worlds the transfer benchmark uses, here at 4 deg: cheap enough for a CPU); the ViT reads
 the year-20 monthly maps (4 deg, repeated 2x2 onto the pretrained 2 deg grid) and predicts
 the equilibrium SOIL3C and SOIL4C maps; the shipped per-cell spin-up model
@@ -46,9 +46,9 @@ def _column_totals(soil: np.ndarray) -> np.ndarray:
 def prepare_emulation_world(spec, root: str | Path) -> dict:  # noqa: ANN001 - a transfer WorldSpec
     """Year-20 maps, the equilibrium and the per-cell model's prediction of one world."""
     from elmai import pretrained
+    from elmai.apps.transfer.worlds import prepare_world
     from elmai.data import features as F
     from elmai.spinup.run import case_params, early_history, early_inputs, predict_pools
-    from elmai.transfer.worlds import prepare_world
 
     w = prepare_world(spec, root, early_years=20, forcing_years=20, progress=False)
     forcing = next(w.folder.glob("*.datm.forcing.nc"))
@@ -96,7 +96,7 @@ def emulation_task(
 ) -> dict:
     """Fine-tune `model` (in place) on the train worlds, score both methods on the test worlds;
     `lat` is the model's (2 deg) latitudes."""
-    from elmai.transfer.metrics import log_ratio_percentiles
+    from elmai.apps.transfer.metrics import log_ratio_percentiles
 
     names = model.variables
     mean = np.asarray(blob["mean"]).reshape(1, -1, 1, 1)

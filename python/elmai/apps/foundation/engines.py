@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from elmai.errors import InvalidArgumentError
-from elmai.training.distributed import Context
+from elmai.ml.distributed import Context
 
 __all__ = [
     "DATA_PARALLEL",

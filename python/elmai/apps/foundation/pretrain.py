@@ -31,7 +31,7 @@ from elmai.apps.foundation.model import FoundationViT
 from elmai.apps.foundation.objective import PretrainData, lat_weights, weighted_mse
 from elmai.apps.foundation.sizes import size_config
 from elmai.errors import InvalidArgumentError
-from elmai.training.distributed import Context
+from elmai.ml.distributed import Context
 
 __all__ = ["CHECKPOINT", "PretrainOptions", "load_fields", "pretrain"]
 

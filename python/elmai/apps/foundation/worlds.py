@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from elmai.apps.foundation.variables import CHANNELS
+from elmai.apps.testbed.climate import DAYS_IN_MONTH
+from elmai.apps.testbed.dynamics import Fluxes, Model, State
+from elmai.apps.testbed.ensemble import ParamSpec, apply, draw
+from elmai.apps.testbed.world import World
 from elmai.io.elm_names import NLEVDECOMP
 from elmai.io.elm_params import ElmParams, default_params, read_params
 from elmai.io.soil_levels import node_depths
-from elmai.testbed.climate import DAYS_IN_MONTH
-from elmai.testbed.dynamics import Fluxes, Model, State
-from elmai.testbed.ensemble import ParamSpec, apply, draw
-from elmai.testbed.world import World
 
 __all__ = ["PARAM_SPECS", "WorldSpec", "simulate", "static_maps", "world_params"]
 
