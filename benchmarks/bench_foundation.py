@@ -139,6 +139,10 @@ def run(quick: bool = False) -> BenchResult:
             k: round(v["rmse_vs_persistence"], 3)
             for k, v in summary.get("real_fields_demo", {}).get("variables", {}).items()
         },
+        "training state per rank, 2 ranks (MB, computed: DDP / FSDP2 = ZeRO-3 / TP)": {
+            k: f"{v['ddp_mb']:.0f} / {v['fsdp_mb']:.0f} / {v['tp_mb']:.0f}"
+            for k, v in summary.get("state_memory_per_rank", {}).items()
+        },
         "missing": summary["missing"] or "none",
         "figures": [p.name for p in pngs],
     }

@@ -217,7 +217,7 @@ def downscale_stage(plan: Plan, fine: Corpus) -> dict:
 
 def emulation_worlds(plan: Plan) -> list[dict]:
     from elmai.apps.foundation.emulation import prepare_emulation_world
-    from elmai.transfer.worlds import WorldSpec as TransferWorld
+    from elmai.apps.transfer.worlds import WorldSpec as TransferWorld
 
     cache = plan.root / "emulation" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -273,7 +273,7 @@ def engines_stage(plan: Plan, corpus: Corpus) -> dict:
     under `mpirun -n 2`; the largest relative loss difference per step, tokens/s, peak RSS."""
     import yaml
 
-    from elmai.training.distributed import mpirun_command
+    from elmai.ml.distributed import mpirun_command
 
     path = _stage(plan, "engines")
     if path.exists():
@@ -416,5 +416,11 @@ def run_study(plan: Plan, stages: list[str] | None = None) -> dict:
         res["large"] = large_stage(plan, c["pretrain"], "tiny" if plan.quick else "vit115m")
     if "real" in want:
         res["real_fields"] = real_stage(plan)
+    if "large" in want:  # computed, no stage file: cheap
+        from elmai.apps.foundation.memory import state_memory
+
+        shape = c["pretrain"].manifest["shape"]
+        big = [] if plan.quick else ["vit115m"]
+        res["memory"] = state_memory(plan.sizes + big, c["pretrain"].names, (shape["lat"], shape["lon"]))
     res["seconds"] = time.perf_counter() - t0
     return res

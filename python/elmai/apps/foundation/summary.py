@@ -97,6 +97,8 @@ def summarise(study: dict, sizes: list[str]) -> dict:
         missing.append("engines")
     if study.get("large"):
         out["largest_size_check"] = study["large"]
+    if study.get("memory"):
+        out["state_memory_per_rank"] = study["memory"]
     real = study.get("real_fields")
     if real and "variables" in real:
         out["real_fields_demo"] = real
