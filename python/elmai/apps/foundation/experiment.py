@@ -421,6 +421,8 @@ def run_study(plan: Plan, stages: list[str] | None = None) -> dict:
 
         shape = c["pretrain"].manifest["shape"]
         big = [] if plan.quick else ["vit115m"]
-        res["memory"] = state_memory(plan.sizes + big, c["pretrain"].names, (shape["lat"], shape["lon"]))
+        res["memory"] = state_memory(
+            plan.sizes + big, c["pretrain"].names, (shape["lat"], shape["lon"]), patch=plan.patch
+        )
     res["seconds"] = time.perf_counter() - t0
     return res

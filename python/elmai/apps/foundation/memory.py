@@ -21,7 +21,9 @@ def _split_parameters(model) -> int:  # noqa: ANN001 - a FoundationViT
     return n
 
 
-def state_memory(sizes: list[str], variables: list[str], grid: tuple[int, int], ranks: int = 2) -> dict:
+def state_memory(
+    sizes: list[str], variables: list[str], grid: tuple[int, int], ranks: int = 2, patch: int | None = None
+) -> dict:
     """{size: {"parameters", "ddp_mb", "fsdp_mb", "zero3_mb", "tp_mb"}} per rank."""
     import torch
 
@@ -31,7 +33,7 @@ def state_memory(sizes: list[str], variables: list[str], grid: tuple[int, int], 
     out = {}
     for size in sizes:
         with torch.device("meta"):  # shapes only: no memory for the 115M model
-            m = FoundationViT(size_config(size), variables, grid)
+            m = FoundationViT(size_config(size, patch), variables, grid)
         total, split = m.count(), _split_parameters(m)
         mb = BYTES_PER_PARAMETER / 2**20
         out[size] = {
