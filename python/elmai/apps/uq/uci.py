@@ -34,7 +34,7 @@ def source_checkout() -> Path | None:
     """The source checkout elmai runs from (an editable install or PYTHONPATH=python), else
     None (an installed wheel)."""
     root = Path(__file__).resolve().parents[4]
-    if (root / "pyproject.toml").is_file() and (root / "python" / "elmai" / "uq" / "uci.py").is_file():
+    if (root / "pyproject.toml").is_file() and (root / "python/elmai/apps/uq/uci.py").is_file():
         return root
     return None
 
