@@ -82,8 +82,11 @@ def test_order_of_work_resumes_and_isolates_failures(world: Path, tmp_path: Path
         order.append(f"{g.name}/{s.name}")
         # the held-out group's ELM AD fails: its ad_native is never started, the rest goes on
         s.status = "failed" if (g.name, s.name) == ("heldout01", "ad") else "done"
-    assert order[:4] == ["heldout01/build_native", "train01/build_native", "heldout01/early", "train01/early"]
-    assert order.index("heldout01/ai_verify") < order.index("train01/ad")
+    # ELM judges the held-out sites first, then the training sites' early runs, then the spin-ups
+    assert order[:6] == ["heldout01/build_native", "heldout01/early", "heldout01/ai_spinup",
+                         "heldout01/ai_cycle", "heldout01/ai_refine", "heldout01/ai_verify"]
+    assert order[6:8] == ["train01/build_native", "train01/early"]
+    assert order.index("train01/early") < order.index("heldout01/build_ad")
     assert "heldout01/ad_native" not in order and "train01/ad_native" in order
     p = E.progress(plan)
     assert p["failed"] and p["failed"][0].startswith("heldout01/ad")

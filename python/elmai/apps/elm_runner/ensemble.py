@@ -36,8 +36,7 @@ from elmai.errors import ElmaiError, InputNotFoundError, InvalidArgumentError
 MANIFEST = "manifest.json"
 BUILT = ".elmai_built"  # in a case that finished building or cloning on this machine
 FORMAT = 1
-# the order work is done in: every group's early run first (the AI's inputs), then the AI
-# route on the held-out groups, then ELM's own spin-up
+# the stages in dependency order; PHASES says in which order work is done
 STAGE_ORDER = ("build_native", "early", "ai_spinup", "ai_cycle", "ai_refine", "ai_verify",
                "build_ad", "ad", "ad_native")  # fmt: skip
 ELM_STAGES = {  # stage -> (case, mode, start from the last restart of, restart every)
@@ -47,6 +46,13 @@ ELM_STAGES = {  # stage -> (case, mode, start from the last restart of, restart 
     "ad": ("ad", "ad", None),
     "ad_native": ("ad", "native", "ad"),
 }
+# ELM's verdict on the held-out sites comes first (the measure the AI is trusted by), then the
+# training sites' early runs (the AI's inputs), then ELM's own spin-up (the training targets)
+PHASES = (
+    (True, ("build_native", "early", "ai_spinup", "ai_cycle", "ai_refine", "ai_verify")),
+    (False, ("build_native", "early")),
+    (None, ("build_ad", "ad", "ad_native")),
+)
 
 
 class ManifestError(ElmaiError):
@@ -307,17 +313,19 @@ def _stages(held: bool, early: int, cycle: int, ad: int, native: int) -> dict[st
 
 
 def next_work(plan: EnsemblePlan) -> tuple[Group, Stage] | None:
-    """The next stage to run: stage by stage in STAGE_ORDER across the groups, skipping
-    groups where an earlier stage failed."""
-    for name in STAGE_ORDER:
-        for g in plan.groups:
-            s = g.stages.get(name)
-            if s is None or s.status != "pending":
-                continue
-            if any(g.stages[d].status == "failed" for d in _needs(name) if d in g.stages):
-                continue
-            if all(g.stages[d].status == "done" for d in _needs(name) if d in g.stages):
-                return g, s
+    """The next stage to run: phase by phase (PHASES), stage by stage across the phase's
+    groups, skipping groups where an earlier stage failed."""
+    for held, names in PHASES:
+        groups = [g for g in plan.groups if held is None or g.held_out == held]
+        for name in names:
+            for g in groups:
+                s = g.stages.get(name)
+                if s is None or s.status != "pending":
+                    continue
+                if any(g.stages[d].status == "failed" for d in _needs(name) if d in g.stages):
+                    continue
+                if all(g.stages[d].status == "done" for d in _needs(name) if d in g.stages):
+                    return g, s
     return None
 
 
