@@ -214,6 +214,7 @@ def test_pi3nn_intervals_for_every_pool_cover_held_out_cells(
     subprocess.run(
         [
             ELMAI,
+            "uq",
             "intervals",
             "--model",
             str(trained),

@@ -269,6 +269,7 @@ def test_cli_emulate_sobol_and_calibrate_on_a_testbed_ensemble(ensemble: Path, t
     em_dir = tmp_path / "em"
     mpirun(
         2,
+        "uq",
         "emulate",
         "train",
         "--ensemble",
@@ -290,6 +291,7 @@ def test_cli_emulate_sobol_and_calibrate_on_a_testbed_ensemble(ensemble: Path, t
         return proc.stdout
 
     run(
+        "uq",
         "emulate",
         "sobol",
         "--emulator",
@@ -313,6 +315,7 @@ def test_cli_emulate_sobol_and_calibrate_on_a_testbed_ensemble(ensemble: Path, t
     proc = subprocess.run(
         [
             ELMAI,
+            "uq",
             "calibrate",
             "--emulator",
             str(em_dir / "emulator.pt"),

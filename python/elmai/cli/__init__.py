@@ -44,25 +44,64 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"elmai: error: {self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
+# The help lists commands in these groups: the product's verbs first, then the apps and
+# research tools, each a group of its own (`elmai uq emulate`, `elmai elm run`, ...).
+COMMAND_GROUPS = (
+    ("the AI spin-up (the product)", ("spinup", "refine", "check", "restart", "forcing")),
+    ("its model", ("dataset", "train", "evaluate", "export", "pretrained")),
+    ("apps and research", ("testbed", "elm", "transfer", "uq", "timeseries", "explain", "hydrology",
+                           "foundation")),
+)  # fmt: skip
+# old top-level verbs that moved into a group: they keep working for one release, with a note
+MOVED = {"emulate": "uq emulate", "intervals": "uq intervals", "calibrate": "uq calibrate"}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="elmai", description="AI spin-up and emulation tools for ELM")
+    parser = _Parser(prog="elmai", description="AI spin-up and emulation tools for ELM",
+                     usage="elmai [-h] [--version] COMMAND ...",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--version", action="version", version=f"elmai {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog="elmai")
     restart_commands.register(sub)
     check_commands.register(sub)
-    testbed_commands.register(sub)
-    ml_commands.register(sub)
+    forcing_commands.register(sub)
     spinup_commands.register(sub)
     spinup_commands.register_refine(sub)
-    uq_commands.register(sub)
+    ml_commands.register(sub)
+    testbed_commands.register(sub)
+    elm_commands.register(sub)
+    transfer_commands.register(sub)
+    uq = sub.add_parser("uq", help="uncertainty: emulators and Sobol indices, PI3NN intervals, DBUQ vs MCMC")
+    uq_commands.register(uq.add_subparsers(dest="uq_command", required=True, metavar="COMMAND"))
     timeseries_commands.register(sub)
     explain_commands.register(sub)
-    forcing_commands.register(sub)
-    transfer_commands.register(sub)
-    elm_commands.register(sub)
     hydrology_commands.register(sub)
     foundation_commands.register(sub)
+    uq_commands.register(sub)  # the moved verbs under their old names, hidden from the help
+    for old, new in MOVED.items():
+        sub.choices[old].set_defaults(moved_to=new)
+    _group_help(parser, sub)
     return parser
+
+
+def _group_help(parser: argparse.ArgumentParser, sub: argparse._SubParsersAction) -> None:
+    """Write the command list as COMMAND_GROUPS in the description (argparse has no groups of
+    subcommands) and drop argparse's own flat list."""
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    listed = [c for _, names in COMMAND_GROUPS for c in names]
+    missing = set(helps) - set(listed) - set(MOVED)
+    assert not missing, f"commands missing from COMMAND_GROUPS: {sorted(missing)}"
+    width = max(map(len, listed)) + 2
+    lines = [parser.description or "", ""]
+    for title, names in COMMAND_GROUPS:
+        lines.append(f"{title}:")
+        lines += [f"  {n:<{width}}{helps[n]}" for n in names]
+        lines.append("")
+    lines.append("`elmai COMMAND --help` for each; old names moved into groups still work for one release:")
+    lines.append("  " + ", ".join(f"{o} -> {n}" for o, n in MOVED.items()))
+    parser.description = "\n".join(lines)
+    sub._choices_actions = []
+    sub.help = argparse.SUPPRESS
 
 
 def _debug() -> bool:
@@ -88,6 +127,10 @@ def _run(args: argparse.Namespace) -> int:
         from elmai.mpi import check_launch
 
         check_launch()
+        moved_to = getattr(args, "moved_to", None)
+        if moved_to:
+            print(f"elmai: note: `elmai {args.command}` is now `elmai {moved_to}`; the old name "
+                  "goes in the next release", file=sys.stderr)  # fmt: skip
         return int(args.func(args) or 0)
     except ElmaiError as e:
         if _debug():

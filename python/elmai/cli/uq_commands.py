@@ -1,4 +1,4 @@
-"""`elmai emulate train|sobol|ozark` and `elmai calibrate`: emulators of parameter
+"""`elmai uq emulate train|sobol|ozark` and `elmai uq calibrate`: emulators of parameter
 ensembles, their sensitivity indices, and parameter posteriors by DBUQ and MCMC."""
 
 from __future__ import annotations

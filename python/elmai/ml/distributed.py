@@ -101,7 +101,7 @@ def shutdown(ctx: Context) -> None:
     """Collective: every rank calls it. The barrier first lets Gloo's worker threads finish
     and release the last collectives' tensors while the interpreter is alive; a rank that
     exits right after its last all_reduce can otherwise abort in that release (a torch
-    teardown race: rank 1 of `elmai emulate train` died with SIGABRT once in CI)."""
+    teardown race: rank 1 of `elmai uq emulate train` died with SIGABRT once in CI)."""
     if ctx.distributed and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
@@ -113,7 +113,7 @@ def leave(code: int) -> None:
     Gloo's worker threads drop their last references to finished collectives (and through
     them to Python tensors) after the waiting call has returned; a rank that reaches
     finalisation first aborts (SIGABRT in ProcessGroupGloo::runLoop, seen twice in CI on
-    rank 1 of `elmai emulate train`, after the barrier in `shutdown`). Exiting with
+    rank 1 of `elmai uq emulate train`, after the barrier in `shutdown`). Exiting with
     os._exit once the output is flushed and MPI finalised leaves no interpreter for those
     threads to race. A no-op in a process that never started a process group."""
     if not _process_group_started:

@@ -3,7 +3,7 @@ baseline on the same prior (uniform over the ensemble's ranges), the same likeli
 (Gaussian, noise sigma) and the same emulator, timed side by side.
 
 Also the Missouri Ozark ELM ensemble of GenAI4UQ (1000 runs, 8 parameters, 5 annual
-latent-heat values) as an `Ensemble`, so every `elmai emulate`/`calibrate` command works
+latent-heat values) as an `Ensemble`, so every `elmai uq emulate`/`calibrate` command works
 on it as on a testbed ensemble.
 """
 
