@@ -1,6 +1,7 @@
 """elmai installs like a library: a wheel built from this checkout, installed with its
 declared dependencies into a fresh virtual environment (no access to .venv or to the
-checkout), runs `elmai --help`, `elmai check` on a restart and `python -m elmai.config`.
+checkout), runs `elmai --help`, `elmai check` on a restart, `elmai spinup` with the shipped
+model (the core's dependencies only: no apps extra) and `python -m elmai.config`.
 
 The wheel compiles the core (about a minute on 2 cores); the fresh environment gets
 torch==2.13.0 and the declared dependencies from the pip configuration `make setup` uses
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from elmai.apps.testbed.run import run_testbed
 from elmai.io.sample_restart import make_sample_restart
 from tests.conftest import ROOT
 
@@ -88,6 +90,17 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     )
     assert checked.returncode in (0, 1), checked.stderr  # 1: a rule failed; never a crash
     assert "Traceback" not in checked.stderr and checked.stdout.strip()
+
+    # the core alone (no apps extra: no scipy, xarray, matplotlib, global-land-mask here)
+    # spins up with the shipped model through the C++ runner
+    absent = _run([str(py), "-c", "import importlib.util as u; print([m for m in ('scipy', 'xarray', "
+                   "'matplotlib', 'global_land_mask') if u.find_spec(m)])"], work, env).stdout  # fmt: skip
+    assert absent.strip() == "[]"
+    run_testbed(work / "world", resolution=10.0, years=4, forcing_years=4, progress=False)  # this env's apps
+    early = work / "world" / "elmai_testbed.elm.r.0005-01-01-00000.nc"
+    spinup = [str(bin_ / "elmai"), "spinup", "--restart", str(early), "--out", "ai.nc", "--force"]
+    spun = _run(spinup, work, env)
+    assert "shipped" in spun.stdout and (work / "ai.nc").exists()
 
     libs = _run([str(py), "-m", "elmai.config", "--libs"], work, env).stdout
     assert "-lelmai_fortran -lelmai" in libs and str(venv) in libs

@@ -129,3 +129,22 @@ def test_cli_refine_and_its_errors(perturbed: dict, tmp_path: Path) -> None:
     with pytest.raises(ElmaiError, match="not the same grid"):
         refine_spinup(start, next(other.glob("*.elm.r.*.nc")), tmp_path / "z.nc")
     assert not any(tmp_path.glob("[xyz].nc")) and not any(tmp_path.glob(".*unchecked"))
+
+
+def test_matrix_exponential_matches_scipy_and_ignores_its_neighbours() -> None:
+    """refine's numpy expm against scipy.linalg.expm (an independent Pade implementation),
+    on cascade-like matrices from slow to stiff; a matrix's result is the same alone or in
+    a stack with others."""
+    from scipy.linalg import expm as scipy_expm
+
+    from elmai.spinup.newton import expm
+
+    rng = np.random.default_rng(0)
+    n = 40
+    for scale in (0.05, 3.0, 300.0):
+        a = rng.uniform(0, 1, (6, n, n)) * scale / n - np.eye(n) * scale * rng.uniform(0.5, 1.5, (6, 1, 1))
+        got = expm(a)
+        for g, m in zip(got, a, strict=True):
+            ref = scipy_expm(m)
+            np.testing.assert_allclose(g, ref, rtol=1e-11, atol=1e-13 * np.abs(ref).max())
+        np.testing.assert_array_equal(expm(a[2:3]), got[2:3])

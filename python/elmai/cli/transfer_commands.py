@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from elmai.apps.transfer.protocol import SETTINGS
+    from elmai.apps.transfer.settings import SETTINGS
 
     p = sub.add_parser(
         "transfer",

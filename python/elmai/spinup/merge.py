@@ -34,9 +34,9 @@ from elmai.io.elm_params import SPINUP_MORTALITY_FACTOR, ElmParams
 from elmai.io.elm_structure import CASCADE, SPINUP_WRITES, TISSUES
 from elmai.io.restart import Restart
 from elmai.io.soil_levels import DZSOI_DECOMP
-from elmai.models.constraints import DEAD_WOOD
 
-DEAD_WOOD_POOLS = tuple(PFT_POOLS[i] for i in DEAD_WOOD)  # ELM's spinup_mortality_factor applies
+# ELM's spinup_mortality_factor applies to the dead wood
+DEAD_WOOD_POOLS = tuple(PFT_POOLS[i] for i in TISSUES.dead_wood_index)
 SLOW_POOLS = SPINUP_WRITES  # what `elmai spinup` writes (elm_structure)
 ALL_POOLS = PFT_POOLS + SOIL_POOLS
 

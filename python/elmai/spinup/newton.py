@@ -23,18 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from elmai.data import features as F
 from elmai.errors import ElmaiError
 from elmai.io import elm_names as N
 from elmai.io.elm_params import ElmParams
+from elmai.io.elm_structure import TISSUES
 from elmai.io.history import decomposition_scalars, history_files
 from elmai.io.restart import open_restart
 from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, stock
-from elmai.models.constraints import DEAD_WOOD
 from elmai.spinup.merge import ALL_POOLS, Stoichiometry, ad_inflation
 
+DEAD_WOOD = TISSUES.dead_wood_index  # the slow PFT pools (indices into features.PFT_POOLS)
 # where each soil pool's decay goes (None: the atmosphere)
 RECEIVER = {donor: receiver for donor, receiver, _ in N.CTC_CASCADE}
 MIXING_DEPTH = 1.0  # m: bioturbation acts above it (the rooted levels)
@@ -65,9 +65,29 @@ class RefineResult:
     change: dict[str, dict[str, float]] = field(default_factory=dict)  # relative change of stocks
 
 
+def expm(a: np.ndarray, terms: int = 18) -> np.ndarray:
+    """exp of each matrix in a stack (..., n, n): scaling and squaring around a Taylor
+    series (Moler and Van Loan 2003, method 3). Each matrix is scaled to 1-norm <= 1 on its
+    own, so a result does not depend on the others in the stack; the truncation error is
+    below 1/(terms + 1)! (1e-17 for 18 terms). numpy only, so refine needs no torch."""
+    a = np.asarray(a, dtype=np.float64)
+    flat = a.reshape(-1, *a.shape[-2:])
+    norm = np.abs(flat).sum(axis=-2).max(axis=-1)
+    squarings = np.where(norm > 1.0, np.ceil(np.log2(np.maximum(norm, 1.0))), 0).astype(int)
+    x = flat / (2.0**squarings)[:, None, None]
+    eye = np.broadcast_to(np.eye(a.shape[-1]), x.shape)
+    out = eye + x / terms
+    for k in range(terms - 1, 0, -1):  # Horner: I + x/k (I + x/(k+1) (...))
+        out = eye + (x @ out) / k
+    for step in range(int(squarings.max(initial=0))):
+        more = squarings > step
+        out[more] = out[more] @ out[more]
+    return out.reshape(a.shape)
+
+
 def wood_map(years: float, params: ElmParams) -> np.ndarray:
     """(2, 2) cycle map of (live, dead) wood."""
-    return torch.linalg.matrix_exp(torch.from_numpy(wood_tendency(params) * years)).numpy()
+    return expm(wood_tendency(params) * years)
 
 
 def cascade_operator(
@@ -141,7 +161,7 @@ def newton_pools(
     for c in range(0, ngrid, chunk):
         g = slice(c, c + chunk)
         a = cascade_operator(rate[g], params, profile[g])
-        cycle = torch.linalg.matrix_exp(torch.from_numpy(a * years)).numpy()
+        cycle = expm(a * years)
         # soil change over the cycle, less what the (known) wood errors pushed into CWD
         rhs = dx[g] - np.einsum("gij,gj->gi", cycle[:, :n, n:], e_wood[g])
         e0[g] = np.linalg.solve(cycle[:, :n, :n] - np.eye(n)[None], rhs[..., None])[..., 0]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from elmai.apps.transfer.settings import SETTINGS
 from elmai.apps.transfer.worlds import PreparedWorld, WorldSpec, prepare_world
 from elmai.errors import InvalidArgumentError
 
@@ -29,15 +30,6 @@ TARGETS = {
     "1deg": WorldSpec("target_1deg", 1.0, 101),
     "0p5deg": WorldSpec("target_0p5deg", 0.5, 102),
     "params": WorldSpec("target_params_2deg", 2.0, 103, params_draw=7),
-}
-SETTINGS = {
-    "zero_shot_1deg": ("1deg", "zero", 0.0),
-    "zero_shot_0p5deg": ("0p5deg", "zero", 0.0),
-    "few_shot_1pct": ("1deg", "few", 0.01),
-    "few_shot_5pct": ("1deg", "few", 0.05),
-    "few_shot_20pct": ("1deg", "few", 0.20),
-    "full_train": ("1deg", "full", 0.0),
-    "unseen_params": ("params", "zero", 0.0),
 }
 REFERENCE_SAMPLE = 500  # gridcells of the native/AD reference spin-ups
 AD_YEARS = 50  # AD years before the native ones (ELM's factors from the parameter file)
