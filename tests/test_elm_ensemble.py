@@ -75,17 +75,18 @@ def test_plan_writes_groups_sites_and_a_manifest(world: Path, tmp_path: Path) ->
 
 def test_order_of_work_resumes_and_isolates_failures(world: Path, tmp_path: Path) -> None:
     folder = tmp_path / "ens"
-    plan = E.plan_ensemble(folder, world, sites=8, held_out=4, group_size=4)
+    plan = E.plan_ensemble(folder, world, sites=12, held_out=8, group_size=4)
     order = []
     while (work := E.next_work(plan)) is not None:
         g, s = work
         order.append(f"{g.name}/{s.name}")
         # the held-out group's ELM AD fails: its ad_native is never started, the rest goes on
         s.status = "failed" if (g.name, s.name) == ("heldout01", "ad") else "done"
-    # ELM judges the held-out sites first, then the training sites' early runs, then the spin-ups
-    assert order[:6] == ["heldout01/build_native", "heldout01/early", "heldout01/ai_spinup",
-                         "heldout01/ai_cycle", "heldout01/ai_refine", "heldout01/ai_verify"]
-    assert order[6:8] == ["train01/build_native", "train01/early"]
+    # ELM judges the held-out sites first, a whole group at a time, then the training sites'
+    # early runs, then the spin-ups
+    route = ["build_native", "early", "ai_spinup", "ai_cycle", "ai_refine", "ai_verify"]
+    assert order[:12] == [f"heldout0{k}/{s}" for k in (1, 2) for s in route]
+    assert order[12:14] == ["train01/build_native", "train01/early"]
     assert order.index("train01/early") < order.index("heldout01/build_ad")
     assert "heldout01/ad_native" not in order and "train01/ad_native" in order
     p = E.progress(plan)

@@ -46,12 +46,13 @@ ELM_STAGES = {  # stage -> (case, mode, start from the last restart of, restart 
     "ad": ("ad", "ad", None),
     "ad_native": ("ad", "native", "ad"),
 }
-# ELM's verdict on the held-out sites comes first (the measure the AI is trusted by), then the
-# training sites' early runs (the AI's inputs), then ELM's own spin-up (the training targets)
-PHASES = (
-    (True, ("build_native", "early", "ai_spinup", "ai_cycle", "ai_refine", "ai_verify")),
-    (False, ("build_native", "early")),
-    (None, ("build_ad", "ad", "ad_native")),
+# ELM's verdict on the held-out sites comes first (the measure the AI is trusted by), one whole
+# group at a time so that a session cut short leaves complete verdicts; then the training sites'
+# early runs (the AI's inputs), then ELM's own spin-up (the training targets), stage by stage
+PHASES = (  # (held out?, stages, group by group?)
+    (True, ("build_native", "early", "ai_spinup", "ai_cycle", "ai_refine", "ai_verify"), True),
+    (False, ("build_native", "early"), False),
+    (None, ("build_ad", "ad", "ad_native"), False),
 )
 
 
@@ -313,19 +314,20 @@ def _stages(held: bool, early: int, cycle: int, ad: int, native: int) -> dict[st
 
 
 def next_work(plan: EnsemblePlan) -> tuple[Group, Stage] | None:
-    """The next stage to run: phase by phase (PHASES), stage by stage across the phase's
-    groups, skipping groups where an earlier stage failed."""
-    for held, names in PHASES:
+    """The next stage to run: phase by phase (PHASES), group by group or stage by stage across
+    the phase's groups, skipping groups where an earlier stage failed."""
+    for held, names, by_group in PHASES:
         groups = [g for g in plan.groups if held is None or g.held_out == held]
-        for name in names:
-            for g in groups:
-                s = g.stages.get(name)
-                if s is None or s.status != "pending":
-                    continue
-                if any(g.stages[d].status == "failed" for d in _needs(name) if d in g.stages):
-                    continue
-                if all(g.stages[d].status == "done" for d in _needs(name) if d in g.stages):
-                    return g, s
+        pairs = [(g, n) for g in groups for n in names] if by_group else [
+            (g, n) for n in names for g in groups]  # fmt: skip
+        for g, name in pairs:
+            s = g.stages.get(name)
+            if s is None or s.status != "pending":
+                continue
+            if any(g.stages[d].status == "failed" for d in _needs(name) if d in g.stages):
+                continue
+            if all(g.stages[d].status == "done" for d in _needs(name) if d in g.stages):
+                return g, s
     return None
 
 
