@@ -19,7 +19,7 @@ import pytest
 from elmai.checks import check_restart
 from elmai.io.elm_params import read_params
 from elmai.spinup.merge import Stoichiometry
-from elmai.spinup.newton import refine_spinup
+from elmai.spinup.refine import refine_spinup
 from elmai.spinup.run import ai_spinup
 from tests.conftest import shared_data
 

@@ -18,7 +18,7 @@ from elmai.apps.testbed.verify import verify
 from elmai.data import build_dataset
 from elmai.io import elm_names as N
 from elmai.spinup import ai_spinup
-from elmai.spinup.newton import refine_spinup
+from elmai.spinup.refine import refine_spinup
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,8 @@ from elmai.errors import ElmaiError
 from elmai.io.elm_params import default_params
 from elmai.io.soil_levels import DZSOI_DECOMP
 from elmai.spinup.merge import ALL_POOLS
-from elmai.spinup.newton import newton_pools, refine_spinup, wood_map
+from elmai.spinup.newton import newton_pools, wood_map
+from elmai.spinup.refine import refine_spinup
 from elmai.spinup.run import write_checked
 
 ELMAI = str(Path(sys.executable).with_name("elmai"))

@@ -22,7 +22,7 @@ from elmai.io import elm_names as N
 from elmai.io.elm_params import read_params
 from elmai.io.soil_levels import DZSOI_DECOMP
 from elmai.spinup import ai_spinup
-from elmai.spinup.newton import refine_spinup
+from elmai.spinup.refine import refine_spinup
 from tests.conftest import shared_data
 from tests.real_elm_case import PARAMS, make_case
 

@@ -119,7 +119,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
     from elmai.cli.paths import inputs
 
     inputs(args, start="file", end="file")
-    from elmai.spinup.newton import refine_spinup
+    from elmai.spinup.refine import refine_spinup
 
     res = refine_spinup(
         args.start,

@@ -1,5 +1,5 @@
-"""`elmai refine`: one Newton step of the slow pools from one forcing cycle run from the
-AI restart.
+"""The mathematics of `elmai refine` (its stages are in refine.py): one Newton step of the
+slow pools from one forcing cycle run from the AI restart.
 
 The AI restart lands within ~1% of equilibrium, but CLM5's criterion (< 3% of land
 drifting by more than 1 gC/m2/yr over a cycle) needs the slow pools to ~0.3%: drift is
@@ -17,24 +17,13 @@ itself the same step leaves half the land drifting.
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
 from elmai.data import features as F
-from elmai.errors import ElmaiError
 from elmai.io import elm_names as N
 from elmai.io.elm_params import ElmParams
-from elmai.io.elm_structure import TISSUES
-from elmai.io.history import decomposition_scalars, history_files
-from elmai.io.restart import open_restart
-from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix, stock
-from elmai.spinup.merge import ALL_POOLS, Stoichiometry, ad_inflation
+from elmai.io.soil_levels import DZSOI_DECOMP, SOM_DIFFUSIVITY, mixing_matrix
 
-DEAD_WOOD = TISSUES.dead_wood_index  # the slow PFT pools (indices into features.PFT_POOLS)
 # where each soil pool's decay goes (None: the atmosphere)
 RECEIVER = {donor: receiver for donor, receiver, _ in N.CTC_CASCADE}
 MIXING_DEPTH = 1.0  # m: bioturbation acts above it (the rooted levels)
@@ -42,7 +31,6 @@ WOOD = (
     (F.PFT_POOLS.index("livestemc"), F.PFT_POOLS.index("deadstemc")),
     (F.PFT_POOLS.index("livecrootc"), F.PFT_POOLS.index("deadcrootc")),
 )
-CHANGE_GROUPS = {"dead wood": None, "cwd": "cwd", "soil3": "soil3", "soil4": "soil4"}
 
 
 def wood_tendency(params: ElmParams) -> np.ndarray:
@@ -50,19 +38,6 @@ def wood_tendency(params: ElmParams) -> np.ndarray:
     dies, dead wood dies (r_mort, ELM's am), both from the case's parameter file."""
     turnover, mortality = params.ctc["lwtop_ann"], params.ctc["r_mort"]
     return np.array([[-(turnover + mortality), 0.0], [turnover, -mortality]])
-
-
-@dataclass
-class RefineResult:
-    out: str
-    cells: int
-    years: float
-    checks_ok: bool
-    check_table: str
-    start_drifting: float  # fraction of gridcells whose carbon moved > 1 gC/m2/yr over the run
-    clipped_gc: float  # most carbon the step pushed below zero in one column (gC/m2; set to zero)
-    rate_source: str = ""  # where the cycle's decay rates came from
-    change: dict[str, dict[str, float]] = field(default_factory=dict)  # relative change of stocks
 
 
 def expm(a: np.ndarray, terms: int = 18) -> np.ndarray:
@@ -171,113 +146,3 @@ def newton_pools(
         np.minimum(pft, 0.0).sum(axis=2) * start.weight
     ).sum(axis=1)
     return np.maximum(pft, 0.0), np.maximum(soil, 0.0), float(-clipped.min(initial=0.0))
-
-
-def normal_mode(cells: F.CellPools, st: Stoichiometry, path: Path) -> F.CellPools:
-    """`cells` with normal-mode pools: an AD file's as ELM takes them out of AD on reading
-    it (merge.ad_inflation); a normal-mode file's as they are."""
-    if cells.spinup_state != 1:
-        return cells
-    soil_ad, pft_ad = ad_inflation(cells, st, path)
-    return dataclasses.replace(cells, pft=cells.pft * pft_ad, soil=cells.soil * soil_ad, spinup_state=0)
-
-
-def column_carbon(cells: F.CellPools) -> np.ndarray:
-    """(ngrid,) gC/m2 of the vegetated column in the pools elmai reads."""
-    return (cells.pft.sum(axis=2) * cells.weight).sum(axis=1) + np.einsum(
-        "gls,l->g", cells.soil, DZSOI_DECOMP
-    )
-
-
-def _relative_change(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
-    rel = np.abs(after - before) / np.maximum(np.abs(before), 1e-9)
-    rel = rel[before > 1.0]  # gC/m2: relative changes of near-empty stocks say nothing
-    return {"median": float(np.median(rel)), "p97": float(np.percentile(rel, 97))} if rel.size else {}
-
-
-def cycle_rates(
-    end: Path,
-    c0: F.CellPools,
-    c1: F.CellPools,
-    params: ElmParams,
-    forcing: str | None,
-    history: list[str | os.PathLike[str]] | None,
-) -> tuple[np.ndarray, str]:
-    """Decay rates over the cycle and where they came from: the h0 files of the cycle
-    (given, else the *.elm.h0.* beside `end`), else a valid scalaravg_col, else the
-    forcing's Q10 estimate (F.decomposition_rates)."""
-    files = [Path(h) for h in history] if history is not None else history_files(end.parent)
-    env = decomposition_scalars(files, c0.lat, c0.lon) if files else None
-    scalaravg = c0.scalaravg if c0.scalaravg is not None else c1.scalaravg
-    climate = None
-    needs_more = env is None or np.isnan(env).any()
-    if needs_more and scalaravg is None:  # cells without h0 scalars: a Q10 estimate of the forcing
-        from elmai.spinup.run import _beside
-
-        climate = F.read_forcing(_beside(end, "*.datm.forcing.nc", forcing, "forcing"), c0.lat, c0.lon)
-    rates = F.decomposition_rates(params, climate, scalaravg, env)
-    if env is not None:
-        return rates, f"h0 scalars ({len(files)} files)"
-    return rates, "scalaravg_col" if scalaravg is not None else "Q10 estimate from the forcing"
-
-
-def refine_spinup(
-    start: str | os.PathLike[str],
-    end: str | os.PathLike[str],
-    out: str | os.PathLike[str],
-    years: float | None = None,
-    forcing: str | None = None,
-    params: str | None = None,
-    force: bool = False,
-    history: list[str | os.PathLike[str]] | None = None,
-) -> RefineResult:
-    """Write `out`: a copy of `start` whose carbon pools (N and P by stoichiometry) are the
-    Newton estimate of the equilibrium from `start` and `end`, the restart one forcing
-    cycle later. Checked like `elmai spinup`; neither input is modified."""
-    from elmai.spinup.run import case_params, write_checked
-
-    start, end, out = Path(start), Path(end), Path(out)
-    for given in (start, end):
-        if out.resolve() == given.resolve():
-            raise ElmaiError(f"--out '{out}' is an input restart: elmai never modifies its input")
-    if years is None:
-        with open_restart(start) as r0, open_restart(end) as r1:
-            y0, y1 = r0.year, r1.year
-        if y0 is None or y1 is None:
-            raise ElmaiError(
-                f"'{start}' or '{end}' has no timemgr_rst_curr_ymd: give the cycle length (--years)"
-            )
-        years = float(y1 - y0)
-    if years <= 0:
-        raise ElmaiError(f"'{end}' must be later than '{start}' (one forcing cycle; got {years:g} years)")
-    c0, c1 = F.read_cell_pools(start), F.read_cell_pools(end)
-    if c1.spinup_state != 0:
-        raise ElmaiError(
-            f"'{end}' is an AD-mode restart (spinup_state {c1.spinup_state}): refine needs the cycle "
-            "run in native mode (`elmai elm run --mode native`)"
-        )
-    if c0.lat.shape != c1.lat.shape or not (np.allclose(c0.lat, c1.lat) and np.allclose(c0.lon, c1.lon)):
-        raise ElmaiError(
-            f"'{start}' and '{end}' are not the same grid ({c0.lat.size} vs {c1.lat.size} gridcells)"
-        )
-    prm = case_params(start, params)
-    # an AD-mode start (the AI restart from ELM's AD file): the cycle began from its pools as
-    # ELM took them out of AD; the refined file stays in AD mode like the start it copies
-    normal0 = normal_mode(c0, Stoichiometry.from_params(prm), start)
-    rate, rate_source = cycle_rates(end, c0, c1, prm, forcing, history)
-    pft, soil, clipped = newton_pools(normal0, c1, rate, prm, years)
-    drift = np.abs(column_carbon(c1) - column_carbon(normal0)) / years
-    note = f"elmai refine: Newton step of the carbon pools from {start.name} and {end.name} ({years:g} yr)"
-    ok, table = write_checked(start, out, c0, pft, soil, prm, note, force, pools=ALL_POOLS)
-    change = {}
-    for name, pool in CHANGE_GROUPS.items():
-        if pool is None:
-            change[name] = _relative_change(normal0.pft[..., DEAD_WOOD], pft[..., DEAD_WOOD])
-        else:
-            k = F.SOIL_POOLS.index(pool)
-            change[name] = _relative_change(stock(normal0.soil[..., k]), stock(soil[..., k]))
-    drifting = float((drift > 1.0).mean())
-    return RefineResult(
-        str(out), int(c0.lat.size), years, ok, table, drifting, clipped, change=change,
-        rate_source=rate_source,
-    )

@@ -236,7 +236,7 @@ def ai_route(world: PreparedWorld, model_file: Path, folder: Path, opts: Transfe
     from elmai.apps.testbed.verify import verify
     from elmai.apps.transfer.metrics import ctsm_criteria, mean_nee
     from elmai.spinup import ai_spinup
-    from elmai.spinup.newton import refine_spinup
+    from elmai.spinup.refine import refine_spinup
 
     n = opts.forcing_years
     year = world.early_year
