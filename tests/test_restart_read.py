@@ -115,7 +115,7 @@ def test_real_elm_parameter_file() -> None:
     """The real ELM parameter file (CDF-1, 305 variables) reads exactly as netCDF4-python reads it."""
     path = shared_data("elm", "clm_params_c211124vpft.nc")
     ref = read_all_netcdf4(path)
-    with elmai.open_restart(path) as r:
+    with elmai.open_netcdf(path) as r:  # the generic reader's name; open_restart is the same
         assert r.format == "NETCDF3_CLASSIC"
         assert len(r.variables) == len(ref) >= 300
         for name, expected in ref.items():

@@ -5,7 +5,7 @@ from elmai._version import __version__
 from elmai.checks import check_balance, check_restart, check_water_balance
 from elmai.inference import Model
 from elmai.io.netcdf_writer import write_netcdf
-from elmai.io.restart import Restart, VariableInfo, open_restart, write_restart
+from elmai.io.restart import Restart, VariableInfo, open_netcdf, open_restart, write_restart
 from elmai.io.subgrid import Subgrid
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Subgrid",
     "VariableInfo",
     "errors",
+    "open_netcdf",
     "open_restart",
     "write_netcdf",
     "write_restart",

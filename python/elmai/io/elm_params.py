@@ -177,9 +177,9 @@ def default_params() -> ElmParams:
 def read_params(path: str | os.PathLike[str]) -> ElmParams:
     """Read the parameters elmai uses from an ELM parameter file (clm_params*.nc)."""
     from elmai.errors import ShapeError, VariableNotFoundError
-    from elmai.io.restart import open_restart
+    from elmai.io.restart import open_netcdf
 
-    with open_restart(path) as r:
+    with open_netcdf(path) as r:
         missing = [v for v in PFT_PARAMETERS + CTC_PARAMETERS if v not in r]
         if missing:
             raise VariableNotFoundError(f"parameter file '{path}' lacks {', '.join(missing)}")

@@ -40,7 +40,7 @@ from elmai.errors import (
     ShapeError,
     VariableNotFoundError,
 )
-from elmai.io.restart import open_restart
+from elmai.io.restart import open_netcdf
 
 FORCING_VARS = ("TBOT", "PRECTmms", "FSDS", "FLDS", "QBOT", "PSRF", "WIND")
 DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
@@ -191,7 +191,7 @@ def _decode_attrs(attrs: dict, raw: np.ndarray) -> np.ndarray:
 
 def _open(path: str | os.PathLike[str]):
     try:
-        return open_restart(path)
+        return open_netcdf(path)
     except ElmaiError as e:
         raise FileFormatError(f"forcing file '{path}' cannot be read: {e}") from e
     except OSError as e:

@@ -19,7 +19,7 @@ import numpy as np
 from elmai.errors import ElmaiError, VariableNotFoundError
 from elmai.io.elm_names import NLEVDECOMP
 from elmai.io.forcing import nearest_on_grid, nearest_points
-from elmai.io.restart import open_restart
+from elmai.io.restart import open_netcdf
 
 SCALARS = ("T_SCALAR", "W_SCALAR", "O_SCALAR")
 
@@ -88,7 +88,7 @@ def decomposition_scalars(
     months = 0
     where = None
     for path in map(Path, files):
-        with open_restart(path) as f:
+        with open_netcdf(path) as f:
             for name in SCALARS[:2]:
                 if name not in f:
                     raise VariableNotFoundError(f"history '{path}' lacks {name} (ELM's decomposition scalar)")

@@ -38,7 +38,9 @@ class VariableInfo:
 
 
 class Restart:
-    """An open ELM restart file (read-only). Use as a context manager.
+    """An open NetCDF file (read-only) through the C++ core: any ELM file form (restart,
+    history, surface data, forcing, parameters). Restarts get their subgrid maps and model
+    year on top. Use as a context manager.
 
     >>> with elmai.open_restart("case.elm.r.0021-01-01-00000.nc") as r:
     ...     soil4c = r.read("soil4c_vr")          # (column, levgrnd), gC/m3
@@ -136,8 +138,15 @@ def _plain_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.item() if isinstance(v, np.ndarray) and v.size == 1 else v) for k, v in attrs.items()}
 
 
+def open_netcdf(path: PathLike) -> Restart:
+    """Open any NetCDF file (any format: classic, 64-bit offset/data, NetCDF-4) for reading
+    through the C++ core. Reads data only when asked."""
+    return Restart(path)
+
+
 def open_restart(path: PathLike) -> Restart:
-    """Open an ELM restart (any NetCDF format) for reading. Reads data only when asked."""
+    """Open an ELM restart for reading (the same reader as `open_netcdf`, named for the file
+    form most callers hold)."""
     return Restart(path)
 
 

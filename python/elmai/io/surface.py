@@ -12,7 +12,7 @@ import numpy as np
 
 from elmai.errors import ElmaiError, FileFormatError, InvalidValueError, VariableNotFoundError
 from elmai.io.forcing import nearest_on_grid, nearest_points
-from elmai.io.restart import open_restart
+from elmai.io.restart import open_netcdf
 
 REQUIRED = ("LATIXY", "LONGXY", "AREA", "LANDFRAC_PFT", "PCT_SAND", "PCT_CLAY")
 OPTIONAL = ("ORGANIC", "PCT_NAT_PFT")
@@ -40,7 +40,7 @@ def read_surface(path: str | os.PathLike[str], lat: np.ndarray, lon: np.ndarray)
     lat = np.asarray(lat, np.float64).ravel()
     lon = np.asarray(lon, np.float64).ravel()
     try:
-        s = open_restart(path)
+        s = open_netcdf(path)
     except ElmaiError as e:
         raise FileFormatError(f"surface data '{path}' cannot be read: {e}") from e
     with s:

@@ -119,7 +119,7 @@ def load_camels(
 def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], static: list[str]) -> SeriesSet:
     """Monthly forcing and h0 history of a testbed run folder (every h0 file, in order)."""
     from elmai.io.forcing import nearest_on_grid
-    from elmai.io.restart import open_restart
+    from elmai.io.restart import open_netcdf
 
     run = Path(run)
     history = sorted(run.glob("*.elm.h0.*.nc"))
@@ -132,7 +132,7 @@ def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], st
         )
     values, months = [], []
     for h in history:
-        with open_restart(h) as f:
+        with open_netcdf(h) as f:
             if target not in f:
                 raise VariableNotFoundError(f"history file '{h}' lacks '{target}'")
             if not months:
@@ -144,7 +144,7 @@ def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], st
     month_index = np.array(months)
     seconds = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month_index % 12] * 86400.0
     tgt = tgt * seconds[None, :]
-    with open_restart(forcing[0]) as f:
+    with open_netcdf(forcing[0]) as f:
         lat2, lon2 = np.meshgrid(f.read("lat"), f.read("lon"), indexing="ij")
         j, i = nearest_on_grid(lat2, lon2, lat, lon)
         gatts = f.global_attrs
@@ -157,7 +157,7 @@ def load_testbed(run: str | os.PathLike[str], target: str, inputs: list[str], st
             cycle = data.shape[0] if nyears is None else nyears * 12
             dyn.append(data[month_index % cycle][:, j, i].T)
     stat, stat_names = [], []
-    with open_restart(surf[0]) as s:
+    with open_netcdf(surf[0]) as s:
         for v in static:
             if v not in s:
                 raise VariableNotFoundError(f"surface data '{surf[0]}' lacks '{v}'")
