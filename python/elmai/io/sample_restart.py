@@ -13,7 +13,6 @@ not xsmrpool, which goes negative); column totals are ELM's summaries (no cwdc).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 
@@ -22,24 +21,11 @@ from elmai.io import soil_levels
 from elmai.io.elm_params import default_params
 from elmai.io.elm_structure import TISSUES
 from elmai.io.netcdf_writer import write_netcdf
+from elmai.io.restart_layout import SubgridArrays, double_attrs, subgrid_variables
 
 SOIL_CP: dict[str, float] = dict(
     zip(N.SOM_POOLS, default_params().soil_cp_initial, strict=True)
 )
-
-
-def _double_attrs(long_name: str, units: str) -> dict[str, Any]:
-    return {
-        "long_name": long_name,
-        "units": units,
-        "_FillValue": np.float64(N.SPVAL),
-        "missing_value": np.float64(N.SPVAL),
-        "interpinic_flag": np.int32(1),
-    }
-
-
-def _int_attrs(long_name: str) -> dict[str, Any]:
-    return {"long_name": long_name, "_FillValue": np.int32(N.ISPVAL), "missing_value": np.int32(N.ISPVAL)}
 
 
 def make_sample_restart(
@@ -79,8 +65,7 @@ def make_sample_restart(
     lun_w = np.concatenate([1.0 - lake_w, lake_w[has_lake]])
     # one column per landunit
     nc = nl
-    col_g, col_l, col_type = lun_g, np.arange(nl), lun_type
-    col_w = lun_w
+    col_l, col_type = np.arange(nl), lun_type
     # pfts: 17 on each vegetated column, 1 (bare) on each lake column
     veg_cols = np.flatnonzero(col_type == N.ISTSOIL)
     lake_cols = np.flatnonzero(col_type == N.ISTDLAK)
@@ -93,55 +78,20 @@ def make_sample_restart(
         w = rng.dirichlet(np.ones(present.size))
         wtcol[k * N.NATPFT + present] = w
     wtcol[veg_cols.size * N.NATPFT :] = 1.0
-    pft_g, pft_l = col_g[pft_c], col_l[pft_c]
     present = wtcol > 0
 
     dims = {"gridcell": ng, "topounit": ng, "landunit": nl, "column": nc, "pft": npft}
     i32 = np.int32
     v: dict[str, tuple] = {}
 
-    def sub(name: str, dim: str, data: np.ndarray, long_name: str, integer: bool = False) -> None:
-        if integer:
-            v[name] = ((dim,), data.astype(i32), _int_attrs(long_name))
-        else:
-            v[name] = (
-                (dim,),
-                data.astype(np.float64),
-                _double_attrs(long_name, "degrees" if "l" in name[-3:] else ""),
-            )
-
-    sub("grid1d_lon", "gridcell", lon, "gridcell longitude")
-    sub("grid1d_lat", "gridcell", lat, "gridcell latitude")
-    sub("grid1d_ixy", "gridcell", ixy, "2d longitude index of corresponding gridcell", True)
-    sub("grid1d_jxy", "gridcell", jxy, "2d latitude index of corresponding gridcell", True)
-    for prefix, dim, g in (
-        ("land1d", "landunit", lun_g),
-        ("cols1d", "column", col_g),
-        ("pfts1d", "pft", pft_g),
-    ):
-        sub(f"{prefix}_lon", dim, lon[g], f"{dim} longitude")
-        sub(f"{prefix}_lat", dim, lat[g], f"{dim} latitude")
-        sub(f"{prefix}_ixy", dim, ixy[g], "2d longitude index of corresponding gridcell", True)
-        sub(f"{prefix}_jxy", dim, jxy[g], "2d latitude index of corresponding gridcell", True)
-        sub(f"{prefix}_gridcell_index", dim, g + 1, "gridcell index of corresponding " + dim, True)
-    sub("land1d_wtxy", "landunit", lun_w, "landunit weight relative to corresponding gridcell")
-    sub("land1d_ityplun", "landunit", lun_type, "landunit type", True)
-    sub("land1d_active", "landunit", np.ones(nl), "true => do computations on this landunit", True)
-    sub("cols1d_landunit_index", "column", col_l + 1, "landunit index of corresponding column", True)
-    sub("cols1d_wtxy", "column", col_w, "column weight relative to corresponding gridcell")
-    sub("cols1d_wtlnd", "column", np.ones(nc), "column weight relative to corresponding landunit")
-    sub("cols1d_ityp", "column", col_type, "column type", True)
-    sub("cols1d_ityplun", "column", col_type, "column landunit type", True)
-    sub("cols1d_active", "column", np.ones(nc), "true => do computations on this column", True)
-    sub("pfts1d_landunit_index", "pft", pft_l + 1, "landunit index of corresponding pft", True)
-    sub("pfts1d_column_index", "pft", pft_c + 1, "column index of corresponding pft", True)
-    sub("pfts1d_wtxy", "pft", wtcol * col_w[pft_c], "pft weight relative to corresponding gridcell")
-    sub("pfts1d_wtlnd", "pft", wtcol, "pft weight relative to corresponding landunit")
-    sub("pfts1d_wtcol", "pft", wtcol, "pft weight relative to corresponding column")
-    sub("pfts1d_itypveg", "pft", pft_type, "pft vegetation type", True)
-    sub("pfts1d_itypcol", "pft", col_type[pft_c], "pft column type", True)
-    sub("pfts1d_ityplun", "pft", col_type[pft_c], "pft landunit type", True)
-    sub("pfts1d_active", "pft", (wtcol > 0).astype(float), "true => do computations on this pft", True)
+    # one topounit per gridcell; ELM's subgrid variables, attributes and active flags
+    sg = SubgridArrays(
+        topo_g=np.arange(ng), lun_g=lun_g, lun_t=lun_g, lun_type=lun_type, lun_wtxy=lun_w,
+        lun_wttopo=lun_w, col_l=col_l, col_type=col_type, col_wtlnd=np.ones(nc), pft_c=pft_c,
+        pft_type=pft_type, pft_wtcol=wtcol,
+    )  # fmt: skip
+    dims["topounit"] = ng
+    v.update(subgrid_variables(sg, lon, lat, ixy, jxy))
 
     # PFT pools: zero where the PFT is absent or bare; no wood on grasses; plant C:N and
     # C:P from the ELM parameters (leafcn, frootcn, livewdcn, deadwdcn and the cp analogues).
@@ -174,7 +124,7 @@ def make_sample_restart(
                 v[f"{pool}{element}{suffix}"] = (
                     ("pft",),
                     data,
-                    _double_attrs(f"{pool} {element}{suffix}", units),
+                    double_attrs(f"{pool} {element}{suffix}", units),
                 )
     # The other pft pools of ELM's totvegc, and xsmrpool (maintenance-respiration deficit,
     # legitimately negative) and the truncation sink that totcolc adds
@@ -186,15 +136,15 @@ def make_sample_restart(
         "pft_ctrunc": np.zeros(npft),
     }
     for name, data in extra.items():
-        v[name] = (("pft",), data, _double_attrs(name, "gC/m2"))
+        v[name] = (("pft",), data, double_attrs(name, "gC/m2"))
     totvegc = sum(pft_carbon.values()) + extra["cpool"] + extra["gresp_storage"] + extra["gresp_xfer"]
     # inactive pfts keep the total of their cold start (dead stem before the AD exit)
     totvegc = np.where(seeded, totvegc - pft_carbon["deadstemc"] * (1 - 1 / mortality), totvegc)
-    v["totvegc"] = (("pft",), totvegc, _double_attrs("totvegc", "gC/m2"))
+    v["totvegc"] = (("pft",), totvegc, double_attrs("totvegc", "gC/m2"))
     lai = np.where(vegetated, rng.uniform(0.2, 7, npft), 0.0)
     sai = np.where(vegetated, rng.uniform(0.1, 1.5, npft), 0.0)
-    v["tlai"] = (("pft",), lai, _double_attrs("one-sided leaf area index", "m2/m2"))
-    v["tsai"] = (("pft",), sai, _double_attrs("one-sided stem area index", "m2/m2"))
+    v["tlai"] = (("pft",), lai, double_attrs("one-sided leaf area index", "m2/m2"))
+    v["tsai"] = (("pft",), sai, double_attrs("one-sided stem area index", "m2/m2"))
 
     # Vertically resolved CTC pools, (column, levgrnd): gC/m3, decreasing with depth, zero
     # below nlevdecomp, fill on lake columns. Soil C:N is ELM's (cn_s1..4); soil C:P is
@@ -214,7 +164,7 @@ def make_sample_restart(
         for element, ratio in (("c", 1.0), ("n", cn), ("p", cp)):
             data = np.where(lake[:, None], N.SPVAL, c / ratio)
             name = N.vr_pool(pool, element)
-            attrs = _double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3")
+            attrs = double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3")
             v[name] = (("column", "levgrnd"), data, attrs)
 
     def column_stock(pools: tuple[str, ...]) -> np.ndarray:
@@ -232,15 +182,15 @@ def make_sample_restart(
     v["col_ctrunc_vr"] = (
         ("column", "levgrnd"),
         np.where(lake[:, None], N.SPVAL, np.zeros((nc, N.NLEVGRND))),
-        _double_attrs("col_ctrunc_vr", "gC/m3"),
+        double_attrs("col_ctrunc_vr", "gC/m3"),
     )
     totcolc = np.where(lake, N.SPVAL, totpftc + totsomc + totlitc + cwdc + sum(prod.values()))
     for name, data in (("totsomc", totsomc), ("totlitc", totlitc), ("totcolc", totcolc), *prod.items()):
-        v[name] = (("column",), data, _double_attrs(name, "gC/m2"))
+        v[name] = (("column",), data, double_attrs(name, "gC/m2"))
     v["scalaravg_col"] = (
         ("column", "levgrnd"),
         np.where(lake[:, None], N.SPVAL, rng.uniform(0.05, 1.0, (nc, N.NLEVGRND))),
-        _double_attrs("decomposition scalar average for AD spinup", ""),
+        double_attrs("decomposition scalar average for AD spinup", ""),
     )
     v["spinup_state"] = (
         (),
@@ -250,7 +200,7 @@ def make_sample_restart(
     v["T_SOISNO"] = (
         ("column", "levtot"),
         rng.uniform(250, 300, (nc, N.NLEVSNO + N.NLEVGRND)),
-        _double_attrs("soil-snow temperature", "K"),
+        double_attrs("soil-snow temperature", "K"),
     )
     dims["levtot"] = N.NLEVSNO + N.NLEVGRND
     dims["levgrnd"] = N.NLEVGRND
@@ -262,14 +212,14 @@ def make_sample_restart(
     while len(v) < n_variables:
         d = shapes[k % len(shapes)]
         shape = tuple(dims[x] for x in d)
-        v[f"state_{d[0]}_{k:04d}"] = (d, rng.standard_normal(shape), _double_attrs(f"padding state {k}", "1"))
+        v[f"state_{d[0]}_{k:04d}"] = (d, rng.standard_normal(shape), double_attrs(f"padding state {k}", "1"))
         k += 1
 
     unlimited = ()
     if record_dim:
         dims["time"] = 1
         v["mcdate"] = (("time",), np.array([210101], i32), {"long_name": "current date (YYYYMMDD)"})
-        v["flux_rec"] = (("time", "column"), rng.standard_normal((1, nc)), _double_attrs("record flux", "1"))
+        v["flux_rec"] = (("time", "column"), rng.standard_normal((1, nc)), double_attrs("record flux", "1"))
         unlimited = ("time",)
 
     pft_attrs = {f"ipft_{name}": np.int32(i) for i, name in enumerate(N.NATPFT_NAMES)}

@@ -19,7 +19,7 @@ written too so that a continuation reads them back bit-identically.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,16 +31,15 @@ from elmai.errors import ShapeError, VariableNotFoundError
 from elmai.io import elm_names as N
 from elmai.io.netcdf_writer import write_netcdf
 from elmai.io.restart import open_restart
+from elmai.io.restart_layout import (
+    ELM_RESTART_DIMS,
+    SubgridArrays,
+    double_attrs,
+    int_attrs,
+    subgrid_variables,
+)
 from elmai.io.soil_levels import DZSOI_DECOMP
 
-# Dimensions of ELM's restart that do not depend on the grid (the real file's sizes)
-ELM_RESTART_DIMS: dict[str, int] = {
-    "levurb": 5, "levlak": 10, "levsno": N.NLEVSNO, "levsno1": N.NLEVSNO + 1,
-    "levtot": N.NLEVSNO + N.NLEVGRND,
-    "numrad": 2, "levcan": 1, "string_length": 64, "levtrc": 10, "month": 12, "budg_flux": 30,
-    "budg_state": 75, "C_budg_flux": 60, "C_budg_state": 85, "N_budg_flux": 95, "N_budg_state": 95,
-    "P_budg_flux": 80, "P_budg_state": 105, "ntapes": 1, "max_chars": 256,
-}  # fmt: skip
 # Dims of the diagnostic variables ELM writes NaN into (as in the real file)
 NAN_DIAGNOSTIC_DIMS: dict[str, tuple[str, ...]] = {
     "mlaidiff": ("pft",), "btran2": ("pft",), "qflx_snofrz_lyr": ("column", "levsno"), "irrig_rate": ("pft",),
@@ -53,40 +52,8 @@ CROP_PFT_NAMES: tuple[str, ...] = (
     "winter_temperate_cereal", "irrigated_winter_temperate_cereal", "soybean", "irrigated_soybean",
 )  # fmt: skip
 URBAN_COLUMN_NAMES = ("roof", "sunwall", "shadewall", "impervious_road", "pervious_road")
-_MEANINGS_1D = "1=nearest neighbor, 2=copy directly, 3=skip"
-_MEANINGS_2D = "1=>nearest_neighbor 2=>copy 3=>skip"
-
-
 def restart_name(case: str, year: int) -> str:
     return f"{case}.elm.r.{year:04d}-01-01-00000.nc"
-
-
-def _double(
-    long_name: str, units: str = "", flag: int = 1, dims2: bool = False, units_attr: bool = True
-) -> dict[str, Any]:
-    """ELM's attributes of a double restart variable (restUtilMod ncd_defvar via restartvar)."""
-    a: dict[str, Any] = {"long_name": long_name}
-    if units_attr:
-        a["units"] = units
-    a["interpinic_flag"] = np.int32(flag)
-    a["interpinic_flag_meanings"] = _MEANINGS_2D if dims2 else _MEANINGS_1D
-    if dims2:
-        a["switchdim_flag"] = np.int32(1)
-        a["switchdim_flag_values"] = np.array([0, 1], dtype=np.int32)
-        a["switchdim_flag_is_0"] = "1st and 2nd dims are same as model representation"
-        a["switchdim_flag_is_1"] = "1st and 2nd dims are switched from model representation"
-    a["_FillValue"] = np.float64(N.SPVAL)
-    a["missing_value"] = np.float64(N.SPVAL)
-    return a
-
-
-def _int(long_name: str, units: bool = True, flag: int = 3) -> dict[str, Any]:
-    a: dict[str, Any] = {"long_name": long_name}
-    if units:
-        a["units"] = ""
-    a |= {"interpinic_flag": np.int32(flag), "interpinic_flag_meanings": _MEANINGS_1D,
-          "_FillValue": np.int32(N.ISPVAL), "missing_value": np.int32(N.ISPVAL)}  # fmt: skip
-    return a
 
 
 @dataclass
@@ -118,58 +85,7 @@ class Layout:
         return N.NATPFT if self.cft_wtlnd is None else NATPFT_WITH_CROP
 
 
-@dataclass
-class Subgrid:
-    """ELM's 1-D subgrid arrays (0-based here; written 1-based)."""
-
-    topo_g: np.ndarray
-    lun_g: np.ndarray
-    lun_t: np.ndarray
-    lun_type: np.ndarray
-    lun_wtxy: np.ndarray
-    lun_wttopo: np.ndarray
-    col_l: np.ndarray
-    col_type: np.ndarray
-    col_wtlnd: np.ndarray
-    pft_c: np.ndarray
-    pft_type: np.ndarray
-    pft_wtcol: np.ndarray
-    derived: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        d = self.derived
-        d["col_g"], d["col_t"] = self.lun_g[self.col_l], self.lun_t[self.col_l]
-        d["col_ltype"] = self.lun_type[self.col_l]
-        d["col_wtxy"] = self.lun_wtxy[self.col_l] * self.col_wtlnd
-        d["pft_l"] = self.col_l[self.pft_c]
-        d["pft_g"], d["pft_t"] = self.lun_g[d["pft_l"]], self.lun_t[d["pft_l"]]
-        d["pft_ctype"], d["pft_ltype"] = self.col_type[self.pft_c], self.lun_type[d["pft_l"]]
-        d["pft_wtlnd"] = self.col_wtlnd[self.pft_c] * self.pft_wtcol
-        d["pft_wtxy"] = d["col_wtxy"][self.pft_c] * self.pft_wtcol
-        d["pft_wttopo"] = self.lun_wttopo[d["pft_l"]] * d["pft_wtlnd"]
-        # subgridWeightsMod is_active_l/c/p: a landunit with weight > 0, and the natural one
-        # unless its topounit is all glacier; a column with weight > 0 on an active landunit
-        # (every urban column of an active urban landunit); a pft with wtcol > 0 on one
-        all_ice = np.zeros(self.topo_g.size, bool)
-        ice = self.lun_type == N.ISTICE
-        all_ice[self.lun_t[ice & (self.lun_wttopo >= 1.0 - 1e-12)]] = True
-        lun_active = (self.lun_wttopo > 0) | ((self.lun_type == N.ISTSOIL) & ~all_ice[self.lun_t])
-        urban = np.isin(d["col_ltype"], N.URBAN_LANDUNITS)
-        col_active = lun_active[self.col_l] & ((self.col_wtlnd > 0) | urban)
-        d["lun_active"], d["col_active"] = lun_active, col_active
-        d["pft_active"] = col_active[self.pft_c] & (self.pft_wtcol > 0)
-        d["natcol"] = (d["col_ltype"] == N.ISTSOIL) & (self.col_type == N.ISTSOIL)
-        d["natpft"] = d["natcol"][self.pft_c]
-        d["bgccol"] = np.isin(d["col_ltype"], N.BGC_LANDUNITS)
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        try:
-            return self.__dict__["derived"][name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def build_subgrid(layout: Layout) -> Subgrid:
+def build_subgrid(layout: Layout) -> SubgridArrays:
     """ELM's order (initGridCellsMod, one clump): landunit type major (natural vegetation,
     crop, urban tbd/hd/md, lake, wetland, glacier), topounit minor; columns and pfts follow
     their landunit."""
@@ -217,7 +133,7 @@ def build_subgrid(layout: Layout) -> Subgrid:
         block(ltype, tsel, np.array([ltype]), np.ones((1, 1)), np.zeros((1, 1), int), np.ones((1, 1, 1)))
     cat = np.concatenate
     lun_wt = cat(lun["wt"])
-    return Subgrid(
+    return SubgridArrays(
         topo_g=topo_g, lun_g=cat(lun["g"]), lun_t=cat(lun["t"]), lun_type=cat(lun["type"]),
         lun_wtxy=lun_wt / nt, lun_wttopo=lun_wt, col_l=cat(col["l"]), col_type=cat(col["type"]),
         col_wtlnd=cat(col["wtlnd"]).astype(np.float64), pft_c=cat(pft["c"]), pft_type=cat(pft["type"]),
@@ -261,86 +177,11 @@ def write_testbed_restart(
     layout = layout or Layout.natural_only(model)
     sg = build_subgrid(layout)
     ng = grid.ngrid
-    i32 = np.int32
     v: dict[str, tuple] = {}
     lon, lat = grid.cell_lon, grid.cell_lat
     nat_c, nat_p = sg.natcol, sg.natpft
 
-    def sub(name: str, dim: str, data: np.ndarray, long_name: str, integer: bool = False, units: str = "",
-            index: bool = False) -> None:  # fmt: skip
-        attrs = _int(long_name, units=not index) if integer else _double(long_name, units, flag=3)
-        v[name] = ((dim,), np.asarray(data).astype(i32 if integer else np.float64), attrs)
-
-    sub("grid1d_lon", "gridcell", lon, "gridcell longitude", units="degrees_east")
-    sub("grid1d_lat", "gridcell", lat, "gridcell latitude", units="degrees_north")
-    sub("grid1d_ixy", "gridcell", grid.ixy, "2d longitude index of corresponding gridcell", True, index=True)
-    sub("grid1d_jxy", "gridcell", grid.jxy, "2d latitude index of corresponding gridcell", True, index=True)
-    levels = (("topo1d", "topounit", sg.topo_g), ("land1d", "landunit", sg.lun_g),
-              ("cols1d", "column", sg.col_g), ("pfts1d", "pft", sg.pft_g))  # fmt: skip
-    for prefix, dim, gi in levels:
-        sub(f"{prefix}_lon", dim, lon[gi], f"{dim} longitude", units="degrees_east")
-        sub(f"{prefix}_lat", dim, lat[gi], f"{dim} latitude", units="degrees_north")
-        plain = prefix in ("topo1d", "land1d")  # ELM gives cols1d/pfts1d ixy, jxy a units attribute
-        for name, idx in (("ixy", grid.ixy), ("jxy", grid.jxy)):
-            axis = "longitude" if name == "ixy" else "latitude"
-            long_name = f"2d {axis} index of corresponding gridcell"
-            sub(f"{prefix}_{name}", dim, idx[gi], long_name, True, index=plain)
-        sub(
-            f"{prefix}_gridcell_index",
-            dim,
-            gi + 1,
-            f"gridcell index of corresponding {dim}",
-            True,
-            index=True,
-        )
-    sub("land1d_topounit_index", "landunit", sg.lun_t + 1, "topounit index of corresponding landunit", True,
-        index=True)  # fmt: skip
-    sub("land1d_ityplun", "landunit", sg.lun_type, "landunit type (see global attributes)", True)
-    sub(
-        "land1d_active",
-        "landunit",
-        sg.lun_active,
-        "landunit active flag (1=active, 0=inactive)",
-        True,
-        index=True,
-    )
-    v["land1d_wtxy"] = (
-        ("landunit",),
-        sg.lun_wtxy.astype(np.float64),
-        _double("landunit weight relative to corresponding gridcell", flag=3, units_attr=False),
-    )
-    sub(
-        "cols1d_topounit_index",
-        "column",
-        sg.col_t + 1,
-        "topounit index of corresponding column",
-        True,
-        index=True,
-    )
-    sub(
-        "cols1d_landunit_index",
-        "column",
-        sg.col_l + 1,
-        "landunit index of corresponding column",
-        True,
-        index=True,
-    )
-    sub("cols1d_ityplun", "column", sg.col_ltype, "column landunit type (see global attributes)", True)
-    sub("cols1d_ityp", "column", sg.col_type, "column type (see global attributes)", True)
-    sub("cols1d_active", "column", sg.col_active, "column active flag (1=active, 0=inactive)", True)
-    sub("cols1d_wtxy", "column", sg.col_wtxy, "column weight relative to corresponding gridcell")
-    sub("cols1d_wtlnd", "column", sg.col_wtlnd, "column weight relative to corresponding landunit")
-    sub("pfts1d_topounit_index", "pft", sg.pft_t + 1, "topounit index of corresponding pft", True, index=True)
-    sub("pfts1d_landunit_index", "pft", sg.pft_l + 1, "landunit index of corresponding pft", True, index=True)
-    sub("pfts1d_column_index", "pft", sg.pft_c + 1, "column index of corresponding pft", True, index=True)
-    sub("pfts1d_itypveg", "pft", sg.pft_type, "pft vegetation type", True)
-    sub("pfts1d_itypcol", "pft", sg.pft_ctype, "pft column type (see global attributes)", True)
-    sub("pfts1d_ityplun", "pft", sg.pft_ltype, "pft landunit type (see global attributes)", True)
-    sub("pfts1d_active", "pft", sg.pft_active, "pft active flag (1=active, 0=inactive)", True)
-    sub("pfts1d_wtxy", "pft", sg.pft_wtxy, "pft weight relative to corresponding gridcell")
-    sub("pfts1d_wtlnd", "pft", sg.pft_wtlnd, "pft weight relative to corresponding landunit")
-    sub("pfts1d_wtcol", "pft", sg.pft_wtcol, "pft weight relative to corresponding column")
-    sub("pfts1d_wttopounit", "pft", sg.pft_wttopo, "pft weight relative to corresponding topounit")
+    v.update(subgrid_variables(sg, lon, lat, grid.ixy, grid.jxy))
 
     # -- pft pools: the gridcell's natural column on every natural column; zero elsewhere ----
     npft_all = sg.pft_c.size
@@ -362,22 +203,23 @@ def write_testbed_restart(
                 data = shown if ratio is None else np.where(nat_p, shown / ratio[ptype], 0.0)
                 veg[element][i] += data
                 units = f"g{element.upper()}/m2"
-                v[f"{pool}{element}{suffix}"] = (("pft",), data, _double(f"{pool} {element}{suffix}", units))
+                attrs = double_attrs(f"{pool} {element}{suffix}", units)
+                v[f"{pool}{element}{suffix}"] = (("pft",), data, attrs)
     zero_p = np.zeros(npft_all)
     # pools and truncation terms the testbed does not have (ELM's names, zero): they enter
     # ELM's totals (totpftc/n/p: ctrunc, npool, retransn, ...), so the totals stay checkable
     for name in ("cpool", "xsmrpool", "gresp_storage", "gresp_xfer", "pft_ctrunc", "npool", "retransn",
                  "pft_ntrunc", "ppool", "retransp", "pft_ptrunc"):  # fmt: skip
-        v[name] = (("pft",), zero_p, _double(name, "gC/m2"))
+        v[name] = (("pft",), zero_p, double_attrs(name, "gC/m2"))
     # VegetationDataType.F90 veg_cs_summary: displayed + storage + xfer + gresp + cpool
     totvegc_p = veg["c"].sum(axis=0)  # displayed + storage + xfer (seeds); gresp_*, cpool are zero
-    v["totvegc"] = (("pft",), totvegc_p, _double("total vegetation carbon, excluding cpool", "gC/m2"))
+    v["totvegc"] = (("pft",), totvegc_p, double_attrs("total vegetation carbon, excluding cpool", "gC/m2"))
     lai = on_pfts(state.veg_c[0] * model.params.pft["slatop"][None, :])
-    v["tlai"] = (("pft",), lai, _double("one-sided leaf area index, no burying by snow", "m2/m2"))
+    v["tlai"] = (("pft",), lai, double_attrs("one-sided leaf area index, no burying by snow", "m2/m2"))
     v["tsai"] = (
         ("pft",),
         np.zeros(npft_all),
-        _double("one-sided stem area index, no burying by snow", "m2/m2"),
+        double_attrs("one-sided stem area index, no burying by snow", "m2/m2"),
     )
     for name in N.ELM_NAN_DIAGNOSTICS:  # ELM writes NaN there (the real restart does)
         dims = NAN_DIAGNOSTIC_DIMS[name]
@@ -386,7 +228,7 @@ def write_testbed_restart(
         attrs = (
             {"long_name": name, "units": ""}
             if name == "C_budg_stateG"
-            else _double(name, dims2=len(dims) == 2)
+            else double_attrs(name, dims2=len(dims) == 2)
         )
         v[name] = (dims, np.full(shape, np.nan), attrs)
 
@@ -404,7 +246,8 @@ def write_testbed_restart(
 
     for k, pool in enumerate(SOIL_POOLS):
         for element, arr in (("c", state.soil_c), ("n", state.soil_n), ("p", state.soil_p)):
-            attrs = _double(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3", dims2=True)
+            units = f"g{element.upper()}/m3"
+            attrs = double_attrs(f"{pool} {element} (vertically resolved)", units, dims2=True)
             v[N.vr_pool(pool, element)] = (("column", "levgrnd"), levgrnd(arr[k]), attrs)
     top_n = np.zeros((ng, N.NLEVDECOMP))
     top_n[:, 0] = state.sminn / DZSOI_DECOMP[0]  # all mineral nutrient in the top level
@@ -419,18 +262,19 @@ def write_testbed_restart(
         v[name] = (
             ("column", "levgrnd"),
             data,
-            _double(f"{name} (vertically resolved)", f"g{element}/m3", dims2=True),
+            double_attrs(f"{name} (vertically resolved)", f"g{element}/m3", dims2=True),
         )
     for e in "cnp":  # product pools and vertically resolved truncation terms: none in the testbed
         for name in (f"prod1{e}", f"prod10{e}", f"prod100{e}"):
-            v[name] = (("column",), np.zeros(ncol), _double(name, f"g{e.upper()}/m2"))
+            v[name] = (("column",), np.zeros(ncol), double_attrs(name, f"g{e.upper()}/m2"))
         v[f"col_{e}trunc_vr"] = (
             ("column", "levgrnd"),
             zero_vr,
-            _double(f"col_{e}trunc_vr", f"g{e.upper()}/m3", dims2=True),
+            double_attrs(f"col_{e}trunc_vr", f"g{e.upper()}/m3", dims2=True),
         )
-    v["sminn"] = (("column",), on_cols(state.sminn), _double("soil mineral N", "gN/m2"))  # exact continuation
-    v["sminp"] = (("column",), on_cols(state.sminp), _double("soil mineral P", "gP/m2"))
+    # exact continuation
+    v["sminn"] = (("column",), on_cols(state.sminn), double_attrs("soil mineral N", "gN/m2"))
+    v["sminp"] = (("column",), on_cols(state.sminp), double_attrs("soil mineral P", "gP/m2"))
 
     # ColumnDataType.F90 col_cs/ns/ps_summary, from what was written (per m2 of column)
     def stock(name: str) -> np.ndarray:
@@ -459,17 +303,17 @@ def write_testbed_restart(
         "cwdp": (tot["cwdp"], "gP/m2"),
     }
     for name, (data, units) in col_totals.items():
-        v[name] = (("column",), data, _double(name, units))
+        v[name] = (("column",), data, double_attrs(name, units))
     scalaravg = np.full((ncol, N.NLEVGRND), N.SPVAL)  # ELM's spval on special columns
     bgc = sg.bgccol
     scalaravg[bgc] = 1.0
     scalaravg[bgc, : N.NLEVDECOMP] = model.scalaravg[cg[bgc]]
-    v["scalaravg_col"] = (("column", "levgrnd"), scalaravg,
-                          _double("decomposition scalar average for AD spinup", "1", dims2=True))  # fmt: skip
+    avg_attrs = double_attrs("decomposition scalar average for AD spinup", "1", dims2=True)
+    v["scalaravg_col"] = (("column", "levgrnd"), scalaravg, avg_attrs)
     flag = np.int32(1 if model.accelerated else 0)
-    v["spinup_state"] = ((), flag, _int("Spinup state of the model that wrote this restart file:  "
+    v["spinup_state"] = ((), flag, int_attrs("Spinup state of the model that wrote this restart file:  "
                                         "0 = normal model mode, 1 = AD spinup", flag=2))  # fmt: skip
-    ymd = _int("current date", flag=3)
+    ymd = int_attrs("current date", flag=3)
     ymd |= {"units": "YYYYMMDD", "_FillValue": np.int32(-999999999)}
     v["timemgr_rst_curr_ymd"] = ((), np.int32(year * 10000 + 101), ymd)
 
