@@ -15,7 +15,7 @@ PY_DEPS := numpy scipy netCDF4 xarray tqdm matplotlib pyyaml global-land-mask py
 DS_DEPS := deepspeed
 CORE_SOURCES := $(shell find csrc fortran_bridge cmake -type f 2>/dev/null) CMakeLists.txt pyproject.toml
 
-.PHONY: all setup sysdeps elm-deps demo test test-fast bench figures lint clean distclean pretrained
+.PHONY: all setup sysdeps elm-deps demo test test-fast bench figures lint clean distclean pretrained fuzz
 all: setup
 
 sysdeps: $(VENV)/.sysdeps
@@ -77,6 +77,12 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks tools
+
+# mutated ELM restarts through check, spinup, refine and the C ABI (resumable: stop and
+# run again); FUZZ_FILES=10000 by default, outcomes in bench-results/fuzz, summary in results/
+FUZZ_FILES ?= 10000
+fuzz: setup
+	$(PY) -m tests.fuzz_restarts --files $(FUZZ_FILES) --work bench-results/fuzz --out results/fuzz.json
 
 # README/docs figure regions (<!-- figures:NAME -->) are rewritten from the JSON results:
 # after the demo (when it wrote demo-output/summary.json), after a full `make bench`

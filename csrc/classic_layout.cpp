@@ -1,6 +1,7 @@
 #include "elmai/classic_layout.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +28,10 @@ std::size_t nc_type_size(std::uint32_t t) {
 // Sequential big-endian reader over the file header, reading more bytes on demand.
 class HeaderReader {
  public:
-  HeaderReader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  HeaderReader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0) size_ = static_cast<std::uint64_t>(st.st_size);
+  }
 
   std::uint64_t u32() { return be(4); }
   std::uint64_t u64() { return be(8); }
@@ -61,6 +65,8 @@ class HeaderReader {
     return v;
   }
   void ensure(std::uint64_t n) {
+    // a corrupted count must not make us (or netcdf-c after us) allocate beyond the file
+    if (n > size_ || pos_ + n > size_) fail("a count or length in the header runs past the end of the file");
     while (buf_.size() < pos_ + n) {
       std::size_t old = buf_.size();
       std::size_t want = std::max<std::size_t>(old * 2, std::max<std::size_t>(65536, pos_ + n));
@@ -75,6 +81,7 @@ class HeaderReader {
   std::string path_;
   std::vector<unsigned char> buf_;
   std::uint64_t pos_ = 0;
+  std::uint64_t size_ = 0;
 };
 
 // Skips an attribute list; when `h` is given, records where `history` sits in it.
@@ -91,6 +98,7 @@ void skip_attributes(HeaderReader& r, bool v5, ClassicHeader* h = nullptr) {
       std::size_t sz = nc_type_size(type);
       if (sz == 0) r.fail("unknown attribute type");
       std::uint64_t len = v5 ? r.u64() : r.u32();
+      if (len > (std::uint64_t(1) << 40)) r.fail("attribute length out of range");
       r.skip((len * sz + 3) & ~std::uint64_t(3));
       if (h && name == "history") {
         h->history_pos = start;

@@ -1,5 +1,7 @@
 #include "elmai/netcdf_util.hpp"
 
+#include "elmai/classic_layout.hpp"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -110,6 +112,16 @@ Handle open_readonly(const std::string& path) {
     throw Error(ErrorKind::File, "cannot open '" + path + "': " + std::strerror(errno));
   if (!S_ISREG(st.st_mode))
     throw Error(ErrorKind::File, "cannot open '" + path + "': not a regular file");
+  if (is_classic_file(path)) {
+    // elmai's own header parse first, bounded by the file's size: netcdf-c trusts the
+    // header's counts and allocates what a corrupted one claims (gigabytes, then the OOM
+    // killer); and it reads past the end of a truncated file as zeros
+    const auto need = read_classic_layout(path).required_size();
+    if (static_cast<std::uint64_t>(st.st_size) < need)
+      throw Error(ErrorKind::Format, "'" + path + "' is truncated: the header describes " +
+                                         std::to_string(need) + " bytes of data but the file has " +
+                                         std::to_string(st.st_size));
+  }
   int ncid = -1;
   const auto guard = lock();
   int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);

@@ -36,16 +36,7 @@ RestartFile::RestartFile(const std::string& path) : handle_(nc::open_readonly(pa
     case NC_FORMAT_NETCDF4_CLASSIC: format_ = FileFormat::Netcdf4Classic; break;
     default: throw Error(ErrorKind::Format, "'" + path + "': unsupported NetCDF format " + std::to_string(fmt));
   }
-  if (format_ == FileFormat::Classic || format_ == FileFormat::Offset64 || format_ == FileFormat::Cdf5) {
-    // netcdf-c reads past the end of a truncated classic file as zeros; refuse it up front.
-    struct stat st {};
-    ::stat(path.c_str(), &st);
-    const auto need = read_classic_layout(path).required_size();
-    if (static_cast<std::uint64_t>(st.st_size) < need)
-      throw Error(ErrorKind::Format, "'" + path + "' is truncated: the header describes " +
-                                         std::to_string(need) + " bytes of data but the file has " +
-                                         std::to_string(st.st_size));
-  }
+  // classic files: header and size were checked by open_readonly before netcdf-c saw them
 
   int ndims = 0, nvars = 0, unlim = -1;
   nc::check(nc_inq(id, &ndims, &nvars, nullptr, &unlim), path, "inquiring file");

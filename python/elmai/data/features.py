@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from elmai.errors import ElmaiError, ShapeError, VariableNotFoundError
+from elmai.errors import ElmaiError, InvalidValueError, ShapeError, VariableNotFoundError
 from elmai.io import elm_names as N
 from elmai.io.elm_params import PFT_PARAMETERS, ElmParams, find_params
 from elmai.io.forcing import forcing_climatology
 from elmai.io.restart import Restart, open_restart
 from elmai.io.soil_levels import node_depths
+from elmai.io.subgrid import Subgrid
 from elmai.io.surface import read_surface
 
 FORCING_VARS = ("TBOT", "PRECTmms", "FSDS", "FLDS", "QBOT", "PSRF", "WIND")
@@ -83,18 +84,47 @@ def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
         return _cell_pools(r, path)
 
 
+def _check_maps(sub: Subgrid, dims: dict[str, int], path: str | os.PathLike[str]) -> None:
+    """The subgrid maps the spin-up reads: one value per gridcell, column or pft, and every
+    index inside its dimension (a corrupted map would index another cell's pools)."""
+    levels = {"gridcell": "gridcell", "column": "column", "pft": "pft"}
+    for field_name in ("gridcell_lat", "gridcell_lon", "column_landunit_type", "column_gridcell",
+                       "column_weight", "pft_column", "pft_type", "pft_weight_column"):  # fmt: skip
+        values = getattr(sub, field_name)
+        if values is None:
+            continue
+        dim = levels[field_name.split("_")[0]]
+        if values.shape != (dims.get(dim, -1),):
+            raise ShapeError(
+                f"'{path}': {sub.source_variable(field_name)} has shape {values.shape}, expected "
+                f"({dims.get(dim)},) (one value per {dim})"
+            )
+    for field_name, dim in (("column_gridcell", "gridcell"), ("pft_column", "column")):
+        values = getattr(sub, field_name)
+        bad = np.flatnonzero(values >= dims[dim])
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidValueError(
+                f"'{path}': {sub.source_variable(field_name)}[{i}] = {int(values[i]) + 1} points past the "
+                f"{dim} dimension ({dims[dim]}): a corrupted subgrid map"
+            )
+
+
 def _cell_pools(r: Restart, path: str | os.PathLike[str]) -> CellPools:
     sub = r.subgrid
     need = [*PFT_POOLS, *SOIL_VARS]
     missing = [n for n in need if n not in r]
     if missing:
         raise VariableNotFoundError(f"'{path}' lacks {', '.join(missing)} (needed for the spin-up model)")
-    for field_name in ("column_landunit_type", "column_gridcell", "pft_column", "pft_type"):
+    for field_name in ("column_landunit_type", "column_gridcell", "pft_column", "pft_type",
+                       "pft_weight_column",
+                       "gridcell_lat", "gridcell_lon"):  # fmt: skip
         if getattr(sub, field_name) is None:
             raise VariableNotFoundError(
                 f"'{path}' lacks {sub.source_variable(field_name)} (ELM's subgrid map)"
             )
     ng, ncol = r.dims["gridcell"], r.dims["column"]
+    _check_maps(sub, r.dims, path)
     veg_col = np.flatnonzero(sub.column_landunit_type == N.ISTSOIL)
     cell_of_col = np.full(ncol, -1)
     cell_of_col[veg_col] = np.arange(veg_col.size)

@@ -1,0 +1,88 @@
+"""A short run of the restart fuzzer (tests/fuzz_restarts.py; `make fuzz` runs 10,000 files)
+and the defects it found, each pinned by a test."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import netCDF4
+import pytest
+
+from elmai.data import features as F
+from elmai.errors import ElmaiError
+from tests import fuzz_restarts as FZ
+from tests.conftest import shared_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_mutated_restarts_get_one_line_errors_and_never_crash(tmp_path: Path) -> None:
+    summary = FZ.run_fuzz(48, tmp_path / "fuzz", seed=11, timeout=300, progress=False)
+    assert summary["files"] == 48
+    assert (summary["crashes"], summary["hangs"], summary["tracebacks"], summary["inputs_modified"]) == (
+        0, 0, 0, 0
+    ), summary["defects"]  # fmt: skip
+    ops = summary["operations"]
+    assert set(ops) == set(FZ.OPERATIONS)
+    # the mutations do reach the rules: files refused with a message and findings reported
+    assert ops["check"].get("error", 0) > 0 and ops["check"].get("findings", 0) > 0
+    assert summary["error_messages"]
+    assert all("\n" not in m for m in summary["error_messages"])
+
+
+def test_a_header_claiming_more_than_the_file_holds_is_refused_before_netcdf_c_allocates(
+    tmp_path: Path,
+) -> None:
+    """A flipped bit in a count once made netcdf-c allocate gigabytes (the OOM killer ended
+    the process): elmai parses the classic header within the file's size first."""
+    bad = tmp_path / "huge_count.nc"
+    data = bytearray(shared_data("elm", "site_fullrun_docker_tr_demo_fini.nc").read_bytes())
+    assert data[:3] == b"CDF" and data[8:12] == b"\x00\x00\x00\x0a"  # the dimension list
+    data[12:16] = (0x7FFFFFFF).to_bytes(4, "big")  # ndims
+    bad.write_bytes(bytes(data))
+    script = textwrap.dedent(f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        import elmai
+        from elmai.errors import FileFormatError
+        try:
+            elmai.open_restart({str(bad)!r})
+        except FileFormatError as e:
+            print(e)
+            sys.exit(0)
+        sys.exit(1)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "malformed or truncated NetCDF header" in done.stdout and str(bad) in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "change", "says"),
+    [
+        ("grid1d_lon", "drop", "grid1d_lon"),
+        ("pfts1d_column_index", "past_end", "pfts1d_column_index"),
+        ("cols1d_gridcell_index", "past_end", "cols1d_gridcell_index"),
+    ],
+)
+def test_corrupted_subgrid_maps_name_the_variable(
+    tmp_path: Path, variable: str, change: str, says: str
+) -> None:
+    path = tmp_path / "map.nc"
+    shutil.copyfile(shared_data("elm", "site_fullrun_docker_tr_demo_fini.nc"), path)
+    path.chmod(0o644)
+    with netCDF4.Dataset(path, "r+") as ds:
+        if change == "drop":
+            ds.renameVariable(variable, f"{variable}_gone")
+        else:
+            v = ds.variables[variable]
+            values = v[...]
+            values[-1] = 10**6
+            v[...] = values
+    with pytest.raises(ElmaiError, match=says) as caught:
+        F.read_cell_pools(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
