@@ -53,6 +53,7 @@ TARGETS = ("soil4c_vr", "soil3c_vr", "cwdc_vr", "litr1c_vr", "soil1n_vr", "soil2
            "frootn", "totvegc", "totcolc", "totsomc", "pfts1d_wtcol", "pfts1d_column_index",
            "cols1d_gridcell_index", "pfts1d_itypveg", "cols1d_ityplun", "grid1d_lat", "grid1d_lon",
            "scalaravg_col", "spinup_state", "timemgr_rst_curr_ymd", "land1d_wtxy")  # fmt: skip
+MEMORY_LIMIT = 8 << 30  # bytes of address space per worker
 INDEX_VARS = ("pfts1d_column_index", "cols1d_gridcell_index", "pfts1d_itypveg", "cols1d_ityplun")
 
 
@@ -385,8 +386,12 @@ def case_of(i: int, seed: int, bases: dict[str, dict[str, str]]) -> tuple[str, s
 
 
 def worker_main(work: Path, start: int, stop: int, seed: int, skip: set[int]) -> None:
+    import resource
     import warnings
 
+    # a file that makes a library allocate without bound fails here, not in the OOM killer
+    # (which picks any process of the machine)
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     warnings.simplefilter("ignore")
     bases = json.loads((work / "bases" / "bases.json").read_text())
     worker = Worker(bases, work)

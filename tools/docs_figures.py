@@ -227,8 +227,29 @@ def render_elm_ensemble(b: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_fuzz(b: dict[str, Any]) -> str:
+    """results/fuzz.json: outcomes of the mutated restarts, per operation, and the messages."""
+    ops = b["operations"]
+    kinds = ["ok", "findings", "error", "traceback", "crash", "hang"]
+    rows = [[op, *(f"{ops[op].get(k, 0):,}" for k in kinds)] for op in sorted(ops)]
+    top = list(b["error_messages"].items())[:8]
+    lines = [
+        f"From `results/fuzz.json` (`make fuzz`): {b['files']:,} mutated restarts from {len(b['mutations'])} "
+        f"kinds of mutation in {sig(b['seconds'] / 60)} min: **{b['crashes']} crashes, {b['hangs']} hangs, "
+        f"{b['tracebacks']} tracebacks, {b['inputs_modified']} inputs modified**.",
+        "",
+        *table(["operation", *kinds], rows),
+        "",
+        "The most frequent messages (paths and numbers replaced by FILE and N):",
+        "",
+        *table(["files", "message"], [[f"{n:,}", f"`{m}`"] for m, n in top]),
+    ]
+    return "\n".join(lines)
+
+
 SPECIAL: dict[str, Callable[[dict[str, Any]], str]] = {
     "elm_ensemble": render_elm_ensemble,
+    "fuzz": render_fuzz,
     "elm_loop": render_elm_loop,
     "inference": render_inference,
     "transfer": render_transfer,
