@@ -64,3 +64,21 @@ def test_check_restart_forcing_spinup_and_refine_import_no_app_package(world: Pa
                                  "--out", "refined.elm.r.nc", "--params", params, cwd=world)  # fmt: skip
     assert refined.returncode == 0, refined.stderr[-2000:]
     assert (world / "refined.elm.r.nc").exists() and "soil4" in refined.stdout
+
+
+def test_help_loads_neither_the_compiled_core_nor_numpy() -> None:
+    """`elmai --help` (and a mistyped command) answer without loading the compiled core,
+    which links libtorch's shared libraries, or numpy: the names load on first use."""
+    code = (
+        "import sys\n"
+        "from elmai.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('elmai._core', 'numpy', 'torch') if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout, done.stdout[-500:]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from elmai.checks import check_restart
-from elmai.io.elm_params import read_params
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -27,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from elmai.checks import check_restart
+    from elmai.io.elm_params import read_params
+
     params = read_params(args.params) if args.params else None
     report = check_restart(args.file, params, rtol=args.tolerance, soil_cp=args.soil_cp)
     if args.json:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import time
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from elmai.errors import InvalidArgumentError
-from elmai.io.forcing import FORCING_VARS, detect_form, forcing_climatology, write_climatology
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cells(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     if args.restart:
         if args.lat or args.lon:
             raise InvalidArgumentError("give either --restart or --lat/--lon, not both")
@@ -46,6 +49,8 @@ def _cells(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cmd_climatology(args: argparse.Namespace) -> int:
+    from elmai.io.forcing import FORCING_VARS, detect_form, forcing_climatology, write_climatology
+
     lat, lon = _cells(args)
     form, _ = detect_form(args.input)
     t0 = time.perf_counter()

@@ -7,11 +7,6 @@ import json
 import sys
 from typing import Any
 
-import numpy as np
-
-from elmai.io.restart import open_restart
-from elmai.io.restart_diff import diff_restarts
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("restart", help="inspect and compare ELM restart files")
@@ -33,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def restart_summary(path: str) -> dict[str, Any]:
+    import numpy as np
+
+    from elmai.io.restart import open_restart
+
     with open_restart(path) as r:
         variables = []
         for name in r.variables:
@@ -81,6 +80,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from elmai.io.restart_diff import diff_restarts
+
     result = diff_restarts(args.a, args.b, rtol=args.rtol, atol=args.atol)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:  # the testbed (scipy) loads when a testbed command runs, not with every command
     from elmai.apps.testbed.run import RunResult
 
@@ -151,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from pathlib import Path
+
+    import numpy as np
 
     from elmai.apps.testbed.ensemble import global_gpp_pg, read_param_list, run_ensemble
     from elmai.cli.paths import input_file

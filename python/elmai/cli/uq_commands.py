@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -112,6 +115,8 @@ def _ensemble(path: str):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from elmai.cli.paths import inputs
 
     inputs(args, ensemble="file")
@@ -181,6 +186,8 @@ def _fit_plot(pred: np.ndarray, truth: np.ndarray, path: Path, output: str) -> N
 
 
 def cmd_sobol(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from elmai.cli.paths import inputs
 
     inputs(args, emulator="file", ensemble="file")
@@ -220,6 +227,7 @@ def cmd_sobol(args: argparse.Namespace) -> int:
 
 def _sobol_plot(res, path: Path) -> None:
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -251,6 +259,8 @@ def cmd_ozark(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from elmai.cli.paths import inputs
 
     inputs(args, emulator="file", ensemble="file")
