@@ -6,30 +6,16 @@
 #include <pybind11/stl.h>
 
 #include "elmai/balance_check.hpp"
-#include "elmai/build_info.hpp"
 #include "elmai/restart_check.hpp"
 #include "elmai/dataset_writer.hpp"
-#include "elmai/model_runner.hpp"
 #include "elmai/restart_file.hpp"
 #include "elmai/restart_writer.hpp"
+#include "python_errors.hpp"
 
 namespace py = pybind11;
 using elmai::ErrorKind;
 
 namespace {
-
-const char* exception_class(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::File: return "ElmaiFileError";
-    case ErrorKind::Format: return "FileFormatError";
-    case ErrorKind::Variable: return "VariableNotFoundError";
-    case ErrorKind::Shape: return "ShapeError";
-    case ErrorKind::Dtype: return "DtypeError";
-    case ErrorKind::Value: return "InvalidValueError";
-    case ErrorKind::Argument: return "InvalidArgumentError";
-    default: return "ElmaiError";
-  }
-}
 
 py::object attribute_value(const elmai::Attribute& a) {
   if (a.type == NC_CHAR) {
@@ -146,67 +132,6 @@ void create_file(const std::string& path, const std::string& format, const py::l
   py::gil_scoped_release release;
   elmai::create_file(path, format, dlist, gatts, vlist, header_pad);
 }
-
-// A zero-copy view of a float32/float64 numpy array (any non-negative strides).
-elmai::TensorView view_of(const py::array& arr, std::size_t index) {
-  elmai::TensorView v;
-  const std::string dt = py::str(arr.dtype().attr("str"));
-  if (dt == "<f4")
-    v.dtype = elmai::DType::Float32;
-  else if (dt == "<f8")
-    v.dtype = elmai::DType::Float64;
-  else
-    throw elmai::Error(ErrorKind::Dtype, "input " + std::to_string(index + 1) + " has dtype " +
-                                             py::str(arr.dtype().attr("name")).cast<std::string>() +
-                                             "; models take float32 or float64 arrays");
-  const auto item = static_cast<py::ssize_t>(arr.itemsize());
-  for (py::ssize_t k = 0; k < arr.ndim(); ++k) {
-    v.shape.push_back(arr.shape(k));
-    if (arr.strides(k) < 0 || arr.strides(k) % item != 0)
-      throw elmai::Error(ErrorKind::Argument, "input " + std::to_string(index + 1) +
-                                                  " has negative or unaligned strides; pass np.ascontiguousarray(x)");
-    v.strides.push_back(arr.strides(k) / item);
-  }
-  v.data = const_cast<void*>(arr.data());
-  if (v.contiguous()) v.strides.clear();
-  return v;
-}
-
-class PyModel {
- public:
-  PyModel(const std::string& path, const std::string& device, int threads, int warmup) {
-    elmai::ModelOptions opt;
-    opt.device = device;
-    opt.threads = threads;
-    opt.warmup = warmup;
-    backend_ = elmai::load_model(path, opt);
-  }
-  py::list forward(const py::sequence& inputs) {
-    std::vector<py::array> keep;
-    std::vector<elmai::TensorView> views;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      py::array arr = py::array::ensure(inputs[i]);
-      if (!arr) throw elmai::Error(ErrorKind::Dtype, "input " + std::to_string(i + 1) + " is not an array");
-      views.push_back(view_of(arr, i));
-      keep.push_back(arr);
-    }
-    std::vector<elmai::OwnedTensor> results;
-    {
-      py::gil_scoped_release release;
-      results = backend_->forward(views);
-    }
-    py::list out;
-    for (const auto& r : results) {
-      std::vector<py::ssize_t> shape(r.shape.begin(), r.shape.end());
-      out.append(py::array(py::dtype(r.dtype == elmai::DType::Float32 ? "<f4" : "<f8"), shape, r.bytes.data()));
-    }
-    return out;
-  }
-  const elmai::ModelBackend& backend() const { return *backend_; }
-
- private:
-  std::unique_ptr<elmai::ModelBackend> backend_;
-};
 
 using DoubleArray = py::array_t<double, py::array::c_style>;
 
@@ -342,16 +267,8 @@ py::dict check_restart_py(const std::string& path, const py::dict& o) {
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "elmai compiled core: ELM restart I/O (netcdf-c), checks and model runner";
-
-  py::register_exception_translator([](std::exception_ptr p) {
-    try {
-      if (p) std::rethrow_exception(p);
-    } catch (const elmai::Error& e) {
-      py::object cls = py::module_::import("elmai.errors").attr(exception_class(e.kind()));
-      PyErr_SetObject(cls.ptr(), py::str(e.what()).ptr());
-    }
-  });
+  m.doc() = "elmai compiled core, file layer: ELM restart I/O (netcdf-c) and checks (no libtorch)";
+  elmai::python::register_errors();
 
   py::class_<elmai::RestartFile>(m, "RestartFile")
       .def(py::init<const std::string&>(), py::arg("path"))
@@ -385,24 +302,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("method") = "auto");
   m.def("create_file", &create_file, py::arg("path"), py::arg("format"), py::arg("dims"),
         py::arg("global_attrs"), py::arg("variables"), py::arg("header_pad") = 0);
-  py::class_<PyModel>(m, "Model")
-      .def(py::init<const std::string&, const std::string&, int, int>(), py::arg("path"), py::arg("device") = "cpu",
-           py::arg("threads") = 0, py::arg("warmup") = 2)
-      .def("forward", &PyModel::forward, py::arg("inputs"))
-      .def_property_readonly("path", [](const PyModel& m) { return m.backend().path(); })
-      .def_property_readonly("device", [](const PyModel& m) { return m.backend().device(); })
-      .def_property_readonly("format", [](const PyModel& m) { return elmai::format_name(m.backend().format()); })
-      .def_property_readonly("input_names", [](const PyModel& m) { return m.backend().input_names(); })
-      .def_property_readonly("output_names", [](const PyModel& m) { return m.backend().output_names(); });
-  m.def("model_format", [](const std::string& path) { return elmai::format_name(elmai::model_format(path)); },
-        py::arg("path"));
-  m.def("set_num_threads", &elmai::set_num_threads, py::arg("n"));
-  m.def("get_num_threads", &elmai::get_num_threads);
   m.def("check_balance", &check_balance_py, py::arg("begin"), py::arg("end"), py::arg("inputs"), py::arg("outputs"),
         py::arg("dt"), py::arg("fail_tolerance"), py::arg("warn_tolerance"), py::arg("threads") = 0);
   m.def("balance_errors", &balance_errors_py, py::arg("begin"), py::arg("end"), py::arg("inputs"),
         py::arg("outputs"), py::arg("dt"), py::arg("threads") = 0);
   m.def("check_restart", &check_restart_py, py::arg("path"), py::arg("options"));
-  m.def("build_info", &elmai::build_info);
-  m.attr("__version__") = elmai::version();
+  m.attr("__version__") = ELMAI_VERSION_STRING;
 }

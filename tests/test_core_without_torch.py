@@ -15,6 +15,7 @@ import pytest
 
 from elmai.apps.testbed.run import run_testbed
 from elmai.apps.testbed.verify import verify
+from tests.conftest import shared_data
 
 APP_PACKAGES = ("torch", "scipy", "matplotlib", "xarray", "global_land_mask")
 # runs `elmai ARGS...` with those packages unimportable (a meta-path hook refuses them)
@@ -82,3 +83,17 @@ def test_help_loads_neither_the_compiled_core_nor_numpy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stdout, done.stdout[-500:]
+
+
+def test_check_loads_no_libtorch() -> None:
+    """Reading and checking a restart go through the file layer (_core, libelmai_io), which
+    links netcdf-c only: libtorch's shared libraries stay out of the process."""
+    code = (
+        "import elmai\n"
+        f"report = elmai.check_restart({str(shared_data('elm', 'site_fullrun_docker_tr_demo_fini.nc'))!r})\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "print('OK', report.ok, 'TORCH', 'libtorch' in maps or 'libc10' in maps)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "OK True TORCH False" in done.stdout, done.stdout[-500:]

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import elmai
-from elmai import _core, errors
+from elmai import _runner, errors
 from tests.compiled import compile_program, run_program
 from tests.conftest import ROOT
 
@@ -87,8 +87,8 @@ def test_backend_chosen_from_file(pt2_dir: Path, tmp_path: Path) -> None:
     # by extension, and by the zip's layout when the extension says nothing
     shutil.copy(pt2_dir / "cell_mlp.pt2", tmp_path / "model.bin")
     shutil.copy(pt2_dir / "cell_mlp.pt", tmp_path / "script.bin")
-    assert _core.model_format(str(tmp_path / "model.bin")) == "pt2"
-    assert _core.model_format(str(tmp_path / "script.bin")) == "torchscript"
+    assert _runner.model_format(str(tmp_path / "model.bin")) == "pt2"
+    assert _runner.model_format(str(tmp_path / "script.bin")) == "torchscript"
     x = np.ones((3, 5), np.float32)
     np.testing.assert_allclose(elmai.Model(tmp_path / "model.bin")(x), mlp_eager(x), atol=1e-6)
 

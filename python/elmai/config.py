@@ -1,7 +1,7 @@
 """Build flags for linking ELM (or any host) against elmai, like nc-config.
 
 python -m elmai.config --fflags     # -I<dir with elmai.mod>
-python -m elmai.config --libs       # -L... -lelmai_fortran -lelmai + rpaths
+python -m elmai.config --libs       # -L... -lelmai_fortran -lelmai -lelmai_io + rpaths
 python -m elmai.config --cmake-dir  # for find_package(elmai CONFIG)
 """
 
@@ -56,15 +56,15 @@ def fflags() -> str:
 
 
 def libs(fortran: bool = True) -> str:
-    names = "-lelmai_fortran -lelmai" if fortran else "-lelmai"
+    names = "-lelmai_fortran -lelmai -lelmai_io" if fortran else "-lelmai -lelmai_io"
     rpath = f"-Wl,-rpath,{lib_dir()} -Wl,-rpath,{torch_lib_dir()}"
     return f"-L{lib_dir()} {names} {rpath}"
 
 
 def build_info() -> dict[str, str]:
-    from elmai import _core
+    from elmai import _runner
 
-    return dict(_core.build_info())
+    return dict(_runner.build_info())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from elmai import _core
+from elmai import _runner
 from elmai.errors import InvalidArgumentError
 
 
@@ -30,7 +30,7 @@ class Model:
 
     def __init__(self, path: str | os.PathLike[str], device: str = "cpu", threads: int = 0, warmup: int = 2):
         self.path = os.fspath(path)
-        self._model = _core.Model(self.path, device, threads, warmup)
+        self._model = _runner.Model(self.path, device, threads, warmup)
         self._input_names = list(self._model.input_names)
         self._output_names: list[str] = []
         self._returns_dict = False
@@ -85,8 +85,8 @@ class Model:
 
 def set_num_threads(n: int) -> None:
     """Intra-op threads of the inference runtime (process-wide)."""
-    _core.set_num_threads(n)
+    _runner.set_num_threads(n)
 
 
 def get_num_threads() -> int:
-    return _core.get_num_threads()
+    return _runner.get_num_threads()
