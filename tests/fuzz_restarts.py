@@ -285,9 +285,10 @@ class Worker:
         self.bases = bases
         self.work = work
         self.model = default_model()
-        lib = ROOT / ".venv"  # the installed core's C library, as ELM links it
-        found = sorted(lib.glob("lib/python3*/site-packages/elmai/lib/libelmai.so"))
-        self.c = ctypes.CDLL(str(found[0])) if found else None
+        from elmai.config import lib_dir
+
+        found = lib_dir() / "libelmai.so"  # the installed core's C library, as ELM links it
+        self.c = ctypes.CDLL(str(found)) if found.is_file() else None
         if self.c is not None:
             self.c.elmai_last_error.restype = ctypes.c_char_p
 
