@@ -696,7 +696,14 @@ class Checker {
   // seed): it is reported as a note.
   void spinup_state() {
     need({"spinup_state"});
-    const double state = read("spinup_state").at(0);
+    const auto values = read("spinup_state");
+    if (values.size() != 1) {  // ELM reads one integer (restartvar of a scalar)
+      fail("spinup_state", "spinup_state", 0, static_cast<double>(values.size()), 1,
+           "spinup_state must be a scalar (ELM reads one integer); this file holds " +
+               std::to_string(values.size()) + " values");
+      return;
+    }
+    const double state = values[0];
     if (state != 0 && state != 1) {
       fail("spinup_state", "spinup_state", 0, state, 0,
            "spinup_state must be 0 (normal) or 1 (AD): ELM ends a run that reads anything else (col_cs_restart)");

@@ -86,3 +86,20 @@ def test_corrupted_subgrid_maps_name_the_variable(
     with pytest.raises(ElmaiError, match=says) as caught:
         F.read_cell_pools(path)
     assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_spinup_state_that_is_not_a_scalar_fails_check_and_is_refused(tmp_path: Path) -> None:
+    import elmai
+
+    path = tmp_path / "state.nc"
+    shutil.copyfile(shared_data("elm", "site_fullrun_docker_tr_demo_fini.nc"), path)
+    path.chmod(0o644)
+    with netCDF4.Dataset(path, "r+") as ds:  # the fuzzer's "reshape": the same name on the pft dimension
+        ds.renameVariable("spinup_state", "spinup_state_old")
+        ds.createVariable("spinup_state", "i4", ("pft",))[:] = 0
+    report = elmai.check_restart(path)
+    assert not report.ok and report.counts["spinup_state"] == 1
+    assert "must be a scalar" in report.failure_lines(1)[0]
+    with pytest.raises(ElmaiError, match="spinup_state must be one number") as caught:
+        F.read_cell_pools(path)
+    assert str(path) in str(caught.value)

@@ -64,8 +64,15 @@ class CellPools:
     scalaravg_file: np.ndarray | None = None
 
 
-def _scalar(r, name: str, default: int = 0) -> int:
-    return int(np.asarray(r.read(name)).reshape(-1)[0]) if name in r else default
+def _scalar(r: Restart, name: str, default: int = 0) -> int:
+    if name not in r:
+        return default
+    values = np.asarray(r.read(name)).reshape(-1)
+    if values.size != 1 or values.dtype.kind not in "iuf":
+        raise ShapeError(f"'{r.path}': {name} must be one number (ELM reads a scalar), not {values.size}")
+    if not np.isfinite(values[0]):
+        raise InvalidValueError(f"'{r.path}': {name} is {values[0]} (ELM reads an integer)")
+    return int(values[0])
 
 
 def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
