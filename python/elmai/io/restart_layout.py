@@ -191,3 +191,45 @@ def subgrid_variables(
     sub("pfts1d_wttopounit", "pft", sg.pft_wttopo, "pft weight relative to corresponding topounit")
 
     return v
+
+
+# ELM's column summaries that a restart carries but that no synthesiser can derive: terms
+# ELM does not write to restarts (so `check` cannot check totcoln either)
+UNWRITTEN_TERMS = frozenset({"plant_n_buffer", "fan_totn"})
+
+
+def column_summaries(
+    v: dict[str, tuple], names: tuple[str, ...], sg: SubgridArrays, special: np.ndarray | None = None
+) -> dict[str, tuple]:
+    """ELM's column totals `names` (col_cs/ns/ps_summary) from the pools already in `v`,
+    term by term as elm_names.ELM_TOTALS lists them (the table `check` uses): pft terms
+    averaged over the column with pfts1d_wtcol (p2c), vertically resolved terms integrated
+    over nlevdecomp with dzsoi_decomp, column terms as they are. Optional (crop) terms are
+    added where present. `special` columns (e.g. lakes holding fill) get ELM's spval."""
+    from elmai.io.soil_levels import DZSOI_DECOMP
+
+    ncol = sg.col_l.size
+    out: dict[str, tuple] = {}
+    for name in names:
+        terms, optional = N.ELM_TOTALS[name]
+        missing = [t for t in terms if t not in v and t not in UNWRITTEN_TERMS]
+        if missing:
+            raise KeyError(f"{name}: the synthesiser wrote no {', '.join(missing)}")
+        total = np.zeros(ncol)
+        for term in (*terms, *(t for t in optional if t in v)):
+            if term not in v:
+                continue
+            dims, data = v[term][0], np.asarray(v[term][1], dtype=np.float64)
+            if dims == ("pft",):
+                total += np.bincount(sg.pft_c, weights=np.where(sg.pft_wtcol > 0, data, 0.0) * sg.pft_wtcol,
+                                     minlength=ncol)  # fmt: skip
+            elif dims == ("column", "levgrnd"):
+                levels = data[:, : N.NLEVDECOMP]
+                total += np.where(levels >= N.SPVAL, 0.0, levels) @ DZSOI_DECOMP
+            else:
+                total += np.where(data >= N.SPVAL, 0.0, data)
+        if special is not None:
+            total = np.where(special, N.SPVAL, total)
+        units = {"c": "gC/m2", "n": "gN/m2", "p": "gP/m2"}[name[-1]]
+        out[name] = (("column",), total, double_attrs(name, units))
+    return out

@@ -17,11 +17,10 @@ import os
 import numpy as np
 
 from elmai.io import elm_names as N
-from elmai.io import soil_levels
 from elmai.io.elm_params import default_params
 from elmai.io.elm_structure import TISSUES
 from elmai.io.netcdf_writer import write_netcdf
-from elmai.io.restart_layout import SubgridArrays, double_attrs, subgrid_variables
+from elmai.io.restart_layout import SubgridArrays, column_summaries, double_attrs, subgrid_variables
 
 SOIL_CP: dict[str, float] = dict(
     zip(N.SOM_POOLS, default_params().soil_cp_initial, strict=True)
@@ -155,10 +154,8 @@ def make_sample_restart(
                "soil4": 15000}  # fmt: skip
     soil_cn = dict(zip(N.SOM_POOLS, params.soil_cn, strict=True))
     lake = col_type == N.ISTDLAK
-    stocks = {}
     for pool in N.CTC_POOLS:
         c = base_vr[pool] * rng.lognormal(0, 0.6, (nc, 1)) * depth[None, :]
-        stocks[pool] = np.where(lake[:, None], 0.0, c)
         cn = soil_cn.get(pool, rng.uniform(30, 90, (nc, 1)))
         cp = SOIL_CP.get(pool, rng.uniform(400, 1200, (nc, 1)))
         for element, ratio in (("c", 1.0), ("n", cn), ("p", cp)):
@@ -167,26 +164,16 @@ def make_sample_restart(
             attrs = double_attrs(f"{pool} {element} (vertically resolved)", f"g{element.upper()}/m3")
             v[name] = (("column", "levgrnd"), data, attrs)
 
-    def column_stock(pools: tuple[str, ...]) -> np.ndarray:
-        return np.where(lake, N.SPVAL, sum(soil_levels.stock(stocks[p]) for p in pools))
-
-    # ELM's column summaries (col_cs_summary): totpftc = p2c(totvegc + xsmrpool + ctrunc)
-    totpftc = np.zeros(nc)
-    np.add.at(
-        totpftc, pft_c, np.where(present, (totvegc + extra["xsmrpool"] + extra["pft_ctrunc"]) * wtcol, 0.0)
-    )
-    totsomc = column_stock(N.SOM_POOLS)
-    totlitc = column_stock(N.LITTER_POOLS)
-    cwdc = column_stock(("cwd",))  # not in restarts: a term of totcolc only
-    prod = {"prod1c": np.zeros(nc), "prod10c": np.zeros(nc), "prod100c": np.zeros(nc)}
+    # no products and no truncation in a sample; then ELM's column summaries (col_cs_summary)
+    # from the pools written, term by term (ELM_TOTALS, the table `check` uses)
+    for name in ("prod1c", "prod10c", "prod100c"):
+        v[name] = (("column",), np.zeros(nc), double_attrs(name, "gC/m2"))
     v["col_ctrunc_vr"] = (
         ("column", "levgrnd"),
         np.where(lake[:, None], N.SPVAL, np.zeros((nc, N.NLEVGRND))),
         double_attrs("col_ctrunc_vr", "gC/m3"),
     )
-    totcolc = np.where(lake, N.SPVAL, totpftc + totsomc + totlitc + cwdc + sum(prod.values()))
-    for name, data in (("totsomc", totsomc), ("totlitc", totlitc), ("totcolc", totcolc), *prod.items()):
-        v[name] = (("column",), data, double_attrs(name, "gC/m2"))
+    v.update(column_summaries(v, ("totsomc", "totlitc", "totcolc"), sg, special=lake))
     v["scalaravg_col"] = (
         ("column", "levgrnd"),
         np.where(lake[:, None], N.SPVAL, rng.uniform(0.05, 1.0, (nc, N.NLEVGRND))),

@@ -34,6 +34,7 @@ from elmai.io.restart import open_restart
 from elmai.io.restart_layout import (
     ELM_RESTART_DIMS,
     SubgridArrays,
+    column_summaries,
     double_attrs,
     int_attrs,
     subgrid_variables,
@@ -51,6 +52,8 @@ CROP_PFT_NAMES: tuple[str, ...] = (
     "corn", "irrigated_corn", "spring_temperate_cereal", "irrigated_spring_temperate_cereal",
     "winter_temperate_cereal", "irrigated_winter_temperate_cereal", "soybean", "irrigated_soybean",
 )  # fmt: skip
+# the column totals the testbed's restarts carry (the real file's set)
+COLUMN_TOTALS = ("totsomc", "totlitc", "totcolc", "totcoln", "totsomp", "totlitp", "totcolp", "cwdp")
 URBAN_COLUMN_NAMES = ("roof", "sunwall", "shadewall", "impervious_road", "pervious_road")
 def restart_name(case: str, year: int) -> str:
     return f"{case}.elm.r.{year:04d}-01-01-00000.nc"
@@ -276,34 +279,8 @@ def write_testbed_restart(
     v["sminn"] = (("column",), on_cols(state.sminn), double_attrs("soil mineral N", "gN/m2"))
     v["sminp"] = (("column",), on_cols(state.sminp), double_attrs("soil mineral P", "gP/m2"))
 
-    # ColumnDataType.F90 col_cs/ns/ps_summary, from what was written (per m2 of column)
-    def stock(name: str) -> np.ndarray:
-        return v[name][1][:, : N.NLEVDECOMP] @ DZSOI_DECOMP
-
-    def p2c(x: np.ndarray) -> np.ndarray:  # pft -> column, weighted by wtcol
-        return np.bincount(sg.pft_c, weights=x * sg.pft_wtcol, minlength=ncol)
-
-    tot: dict[str, np.ndarray] = {}
-    for e in "cnp":
-        tot[f"totlit{e}"] = sum(stock(N.vr_pool(p, e)) for p in N.LITTER_POOLS)
-        tot[f"totsom{e}"] = sum(stock(N.vr_pool(p, e)) for p in N.SOM_POOLS)
-        tot[f"cwd{e}"] = stock(N.vr_pool("cwd", e))
-    totpftc = p2c(totvegc_p + v["xsmrpool"][1])  # + ctrunc (0)
-    totcolc = totpftc + tot["cwdc"] + tot["totlitc"] + tot["totsomc"]  # + totprodc + ctrunc (0)
-    totcoln = p2c(veg["n"].sum(axis=0)) + tot["cwdn"] + tot["totlitn"] + tot["totsomn"] + v["sminn"][1]
-    totcolp = p2c(veg["p"].sum(axis=0)) + tot["cwdp"] + tot["totlitp"] + tot["totsomp"] + v["sminp"][1]
-    col_totals = {
-        "totsomc": (tot["totsomc"], "gC/m2"),
-        "totlitc": (tot["totlitc"], "gC/m2"),
-        "totcolc": (totcolc, "gC/m2"),
-        "totcoln": (totcoln, "gN/m2"),
-        "totsomp": (tot["totsomp"], "gP/m2"),
-        "totlitp": (tot["totlitp"], "gP/m2"),
-        "totcolp": (totcolp, "gP/m2"),
-        "cwdp": (tot["cwdp"], "gP/m2"),
-    }
-    for name, (data, units) in col_totals.items():
-        v[name] = (("column",), data, double_attrs(name, units))
+    # ColumnDataType.F90 col_cs/ns/ps_summary, from what was written (ELM_TOTALS' terms)
+    v.update(column_summaries(v, COLUMN_TOTALS, sg))
     scalaravg = np.full((ncol, N.NLEVGRND), N.SPVAL)  # ELM's spval on special columns
     bgc = sg.bgccol
     scalaravg[bgc] = 1.0
