@@ -149,3 +149,21 @@ def test_matrix_exponential_matches_scipy_and_ignores_its_neighbours() -> None:
             ref = scipy_expm(m)
             np.testing.assert_allclose(g, ref, rtol=1e-11, atol=1e-13 * np.abs(ref).max())
         np.testing.assert_array_equal(expm(a[2:3]), got[2:3])
+
+
+def test_a_frozen_column_keeps_its_cycle_end_state_instead_of_a_singular_solve(perturbed: dict) -> None:
+    """ELM's decomposition scalars are 0 all year in frozen soils (real ELM sites at 73 N and
+    69 S): those pool levels do not relax, P - I is singular there, and the step keeps the
+    state the cycle ended in; the other columns are solved as before."""
+    start, end = F.read_cell_pools(perturbed["start"]), F.read_cell_pools(perturbed["end"])
+    prm = default_params()
+    rate = F.decomposition_rates(prm, None, None, np.full(start.soil.shape[:2], 0.5))
+    _, base_soil, _ = newton_pools(start, end, rate, prm, CYCLE)
+    frozen = rate.copy()
+    frozen[0] = 0.0  # every pool level of column 0
+    frozen[1, 5:] = 0.0  # the deep levels of column 1
+    pft, soil, _ = newton_pools(start, end, frozen, prm, CYCLE)
+    assert np.isfinite(soil).all() and np.isfinite(pft).all()
+    np.testing.assert_allclose(soil[0], np.maximum(end.soil[0], 0.0), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(soil[1, 5:], np.maximum(end.soil[1, 5:], 0.0), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(soil[2:], base_soil[2:], rtol=1e-12)

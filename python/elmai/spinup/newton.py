@@ -104,6 +104,25 @@ def cwd_input_profile(cwd: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(total > 0, shape, uniform)
 
 
+STILL = 1e-9  # decay over the cycle (rate x years) below which a pool level is not relaxing
+
+
+def _solve(step: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Batched solve; a column whose system is still singular (a whole pool that neither
+    decays nor is set, mixing alone) takes the least-squares step (no change along what
+    the cycle cannot tell)."""
+    try:
+        return np.linalg.solve(step, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.empty_like(rhs)
+        for i in range(rhs.shape[0]):
+            try:
+                out[i] = np.linalg.solve(step[i], rhs[i])
+            except np.linalg.LinAlgError:
+                out[i] = np.linalg.lstsq(step[i], rhs[i], rcond=1e-12)[0]
+        return out
+
+
 def newton_pools(
     start: F.CellPools,
     end: F.CellPools,
@@ -133,13 +152,21 @@ def newton_pools(
     x0 = start.soil.transpose(0, 2, 1).reshape(ngrid, n)  # pool-major, as the operator
     dx = end.soil.transpose(0, 2, 1).reshape(ngrid, n) - x0
     e0 = np.empty_like(x0)
+    still = (rate * years < STILL).transpose(0, 2, 1).reshape(ngrid, n)  # pool-major, as x0
     for c in range(0, ngrid, chunk):
         g = slice(c, c + chunk)
         a = cascade_operator(rate[g], params, profile[g])
         cycle = expm(a * years)
         # soil change over the cycle, less what the (known) wood errors pushed into CWD
         rhs = dx[g] - np.einsum("gij,gj->gi", cycle[:, :n, n:], e_wood[g])
-        e0[g] = np.linalg.solve(cycle[:, :n, :n] - np.eye(n)[None], rhs[..., None])[..., 0]
+        step = cycle[:, :n, :n] - np.eye(n)[None]
+        # a pool level that does not decay over the cycle (frozen soil: ELM's decomposition
+        # scalars are 0 all year) has no equilibrium to step to: it keeps the cycle's end state
+        cell, k = np.nonzero(still[g])
+        step[cell, k, :] = 0.0
+        step[cell, k, k] = 1.0
+        rhs[cell, k] = -dx[g][cell, k]
+        e0[g] = _solve(step, rhs)
     soil = (x0 - e0).reshape(ngrid, npool, nlev).transpose(0, 2, 1)
     # where the equilibrium is ~0 (empty deep levels, barren cells) the step can overshoot zero
     clipped = np.einsum("gls,l->g", np.minimum(soil, 0.0), DZSOI_DECOMP) + (
