@@ -94,7 +94,10 @@ def _elmai(*args: str) -> float:
     cli = str(Path(sys.executable).with_name("elmai"))
     proc = subprocess.run([cli, *args], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise e3sm.RunError(f"`elmai {' '.join(args)}` failed: {proc.stderr.strip()[-2000:]}")
+        # the reason first: a stage's message is kept short, and the command line is long
+        command = " ".join(args)
+        command = command if len(command) <= 300 else command[:300] + " ..."
+        raise e3sm.RunError(f"`elmai {args[0]}` failed: {proc.stderr.strip()[-1500:]} (ran: elmai {command})")
     print(proc.stdout.strip()[-1500:], flush=True)
     return time.time() - t0
 
