@@ -2,12 +2,70 @@
 
 #include "elmai/classic_layout.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 namespace elmai::nc {
+
+namespace {
+
+bool is_hdf5_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  unsigned char m[8] = {0};
+  const bool hdf5 = ::pread(fd, m, 8, 0) == 8 && std::memcmp(m, "\x89HDF\r\n\x1a\n", 8) == 0;
+  ::close(fd);
+  return hdf5;
+}
+
+// Inside an MPI job (ELM's ranks) a fork is unsafe for the MPI library: no probe there.
+bool may_fork() {
+  for (const char* v : {"ELMAI_NO_OPEN_PROBE", "OMPI_COMM_WORLD_SIZE", "PMI_RANK", "PMIX_RANK", "MPI_LOCALRANKID"})
+    if (std::getenv(v) != nullptr) return false;
+  return true;
+}
+
+// HDF5 (Debian's 1.10) can crash on a damaged file: the restart fuzzer found a double free
+// in its link table (H5G__link_release_table) on a NetCDF-4 file with flipped bytes. So a
+// NetCDF-4 file's header is first read in a forked child; a child killed by a signal means
+// a damaged file, reported as an error instead of taking the host process down.
+void probe_hdf5_header(const std::string& path) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return;  // no child: open in this process as before
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    if (devnull >= 0) ::dup2(devnull, 2);  // HDF5's own complaints are the parent's to tell
+    int id = -1;
+    if (nc_open(path.c_str(), NC_NOWRITE, &id) == NC_NOERR) {
+      int nvars = 0;
+      nc_inq_nvars(id, &nvars);
+      for (int v = 0; v < nvars; ++v) {
+        char name[NC_MAX_NAME + 1];
+        int nd = 0, natts = 0;
+        nc_type type;
+        int dims[NC_MAX_VAR_DIMS];
+        nc_inq_var(id, v, name, &type, &nd, dims, &natts);
+      }
+      nc_close(id);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status))
+    throw Error(ErrorKind::Format, "'" + path + "' is a damaged NetCDF-4 file: the HDF5 library crashed reading " +
+                                       "its header (signal " + std::to_string(WTERMSIG(status)) + ")");
+}
+
+}  // namespace
 
 std::recursive_mutex& mutex() {
   static std::recursive_mutex m;  // never destroyed before static Handles close: function-local
@@ -123,7 +181,8 @@ Handle open_readonly(const std::string& path) {
                                          std::to_string(st.st_size));
   }
   int ncid = -1;
-  const auto guard = lock();
+  const auto guard = lock();  // held across the fork: no other thread is inside netcdf-c/HDF5
+  if (is_hdf5_file(path) && may_fork()) probe_hdf5_header(path);
   int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
   if (status == NC_ENOTNC || status == NC_EHDFERR || status == NC_EINVAL || status == NC_ENOMEM ||
       status == NC_EVARSIZE || status == NC_ENOTBUILT)

@@ -29,7 +29,8 @@ py::object attribute_value(const elmai::Attribute& a) {
 
 py::dict attributes_dict(const elmai::RestartFile& f, const std::string& var) {
   py::dict d;
-  for (const auto& a : f.attributes(var)) d[py::str(a.name)] = attribute_value(a);
+  for (const auto& a : f.attributes(var))  // a damaged header's name is shown, not fatal
+    d[py::bytes(a.name).attr("decode")("utf-8", "replace")] = attribute_value(a);
   return d;
 }
 

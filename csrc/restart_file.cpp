@@ -23,6 +23,30 @@ std::string format_name(FileFormat f) {
   return "unknown";
 }
 
+namespace {
+
+// NetCDF names are UTF-8 (the format specification); a damaged header can hold anything
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += n;
+  }
+  return true;
+}
+
+void require_name(const std::string& name, const std::string& path, const char* what, int id) {
+  if (name.empty() || !valid_utf8(name))
+    throw Error(ErrorKind::Format, "'" + path + "': " + what + " " + std::to_string(id) +
+                                       " has a name that is not UTF-8 text (a damaged header)");
+}
+
+}  // namespace
+
 RestartFile::RestartFile(const std::string& path) : handle_(nc::open_readonly(path)) {
   const auto guard = nc::lock();
   const int id = handle_.id();
@@ -47,6 +71,7 @@ RestartFile::RestartFile(const std::string& path) : handle_(nc::open_readonly(pa
     char name[NC_MAX_NAME + 1];
     std::size_t len = 0;
     nc::check(nc_inq_dim(id, d, name, &len), path, "inquiring dimension");
+    require_name(name, path, "dimension", d);
     dim_pos[d] = dims_.size();
     dims_.push_back({name, len, d == unlim});
   }
@@ -57,12 +82,17 @@ RestartFile::RestartFile(const std::string& path) : handle_(nc::open_readonly(pa
     nc_type type;
     int vdims[NC_MAX_VAR_DIMS];
     nc::check(nc_inq_var(id, v, name, &type, &nd, vdims, nullptr), path, "inquiring variable");
+    require_name(name, path, "variable", v);
     VariableInfo info;
     info.name = name;
     info.varid = v;
     info.type = type;
     for (int k = 0; k < nd; ++k) {
-      const Dimension& dim = dims_.at(dim_pos.at(vdims[k]));
+      const auto found = dim_pos.find(vdims[k]);
+      if (found == dim_pos.end())
+        throw Error(ErrorKind::Format, "'" + path + "': variable '" + info.name + "' names dimension id " +
+                                           std::to_string(vdims[k]) + ", which the file does not define");
+      const Dimension& dim = dims_.at(found->second);
       info.dims.push_back(dim.name);
       info.shape.push_back(dim.length);
     }

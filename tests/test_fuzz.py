@@ -103,3 +103,30 @@ def test_a_spinup_state_that_is_not_a_scalar_fails_check_and_is_refused(tmp_path
     with pytest.raises(ElmaiError, match="spinup_state must be one number") as caught:
         F.read_cell_pools(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_netcdf4_file_that_crashes_hdf5_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    """A fuzzed NetCDF-4 file (tests/data/damaged_netcdf4.nc.gz, 22 random bytes in an elmai
+    sample) on which Debian's HDF5 1.10 double-frees in its link table once libtorch is in
+    the process: elmai reads a NetCDF-4 header in a forked child first and reports the
+    crash as a one-line error."""
+    import gzip
+
+    damaged = tmp_path / "damaged.nc"
+    damaged.write_bytes(gzip.decompress((ROOT / "tests" / "data" / "damaged_netcdf4.nc.gz").read_bytes()))
+    script = textwrap.dedent(f"""
+        from elmai.inference import Model
+        from elmai.pretrained import default_model
+        Model(default_model())  # libtorch in the process, as in `elmai spinup`
+        import elmai
+        from elmai.errors import FileFormatError
+        for attempt in range(3):
+            try:
+                elmai.open_restart({str(damaged)!r})
+            except FileFormatError as e:
+                print("ERROR", e)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("ERROR")]
+    assert len(lines) == 3 and all(str(damaged) in ln for ln in lines), done.stdout

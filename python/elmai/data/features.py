@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from elmai.errors import ElmaiError, InvalidValueError, ShapeError, VariableNotFoundError
+from elmai.errors import DtypeError, ElmaiError, InvalidValueError, ShapeError, VariableNotFoundError
 from elmai.io import elm_names as N
 from elmai.io.elm_params import PFT_PARAMETERS, ElmParams, find_params
 from elmai.io.forcing import forcing_climatology
@@ -106,6 +106,15 @@ def _check_maps(sub: Subgrid, dims: dict[str, int], path: str | os.PathLike[str]
                 f"'{path}': {sub.source_variable(field_name)} has shape {values.shape}, expected "
                 f"({dims.get(dim)},) (one value per {dim})"
             )
+    for field_name, low, high in (("gridcell_lat", -90.0, 90.0), ("gridcell_lon", -360.0, 360.0)):
+        values = getattr(sub, field_name)
+        bad = np.flatnonzero(~((values >= low) & (values <= high)))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidValueError(
+                f"'{path}': {sub.source_variable(field_name)}[{i}] = {values[i]:g}, "
+                f"outside [{low:g}, {high:g}]"
+            )
     for field_name, dim in (("column_gridcell", "gridcell"), ("pft_column", "column")):
         values = getattr(sub, field_name)
         bad = np.flatnonzero(values >= dims[dim])
@@ -148,6 +157,13 @@ def _cell_pools(r: Restart, path: str | os.PathLike[str]) -> CellPools:
     pft_index[cell_of_col[sub.pft_column[idx]], sub.pft_type[idx]] = idx
     present = pft_index >= 0
     safe = np.where(present, pft_index, 0)
+    for name in (*PFT_POOLS, *SOIL_VARS):  # the pools the model reads: numbers, one per pft / column level
+        info = r.info(name)
+        want = ("pft",) if name in PFT_POOLS else ("column", "levgrnd")
+        if info.dtype.kind not in "fiu":
+            raise DtypeError(f"'{path}': {name} holds {info.dtype} values, not numbers")
+        if info.dims != want or (len(want) == 2 and info.shape[1] < N.NLEVDECOMP):
+            raise ShapeError(f"'{path}': {name} is on {info.dims} {info.shape}, expected {want} (ELM layout)")
     pft = np.stack([np.where(present, r.read(n)[safe], 0.0) for n in PFT_POOLS], axis=-1)
     weight = np.where(present, sub.pft_weight_column[safe], 0.0)
     soil = np.stack([r.read(n)[veg_col, : N.NLEVDECOMP] for n in SOIL_VARS], axis=-1)
