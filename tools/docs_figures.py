@@ -197,6 +197,19 @@ def render_elm_loop(b: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _drift_rows(sites: list[dict[str, Any]]) -> list[list[str]]:
+    """Median and p90 of |TOTECOSYSC drift| per route over the held-out sites ELM judged."""
+    import numpy as np
+
+    rows = []
+    for key, label in (("ai_alone", "AI alone (one cycle + 1 year)"), ("ai_refine", "AI + cycle + refine")):
+        d = np.array([abs(x[f"{key}_drift_TOTECOSYSC"]) for x in sites if f"{key}_drift_TOTECOSYSC" in x])
+        if d.size:
+            rows.append([f"abs(TOTECOSYSC drift), {label}: median / p90 over {d.size} sites (gC/m2/yr)",
+                         f"{sig(float(np.median(d)))} / {sig(float(np.percentile(d, 90)))}"])  # fmt: skip
+    return rows
+
+
 def render_elm_ensemble(b: dict[str, Any]) -> str:
     """results/elm_ensemble.json: progress, ELM's cost, the held-out verdicts so far."""
     p, cost, plan = b["progress"], b["elm_cost"], b["plan"]
@@ -219,6 +232,7 @@ def render_elm_ensemble(b: dict[str, Any]) -> str:
                 ["held-out sites verified by ELM (AI + cycle + refine + cycle)", str(b["verified_sites"])],
                 ["pass rate, abs(TOTECOSYSC drift) < 1 gC/m2/yr after AI + refine",
                  "not yet measured" if rate is None else percent(rate)],
+                *_drift_rows(b.get("sites", [])),
                 ["balance failures in ELM runs from elmai files", str(b["balance_failures"])],
                 ["failed stages", ", ".join(p["failed"]) or "none"],
             ],
