@@ -452,14 +452,16 @@ def _run_stage(folder: Path, plan: EnsemblePlan, g: Group, s: Stage, e3sm: str |
             if s.name in ("ai_cycle", "ai_verify") and s.years - s.years_done == plan.cycle_years + 1:
                 n = s.years - s.years_done  # one run: the cycle's restart and its extra year
             label = f"{g.name}_{s.name}_{len(s.chunks) + 1:02d}"
-            every = plan.cycle_years if s.name == "ai_cycle" else None
+            # both cycles keep the restart one forcing cycle after their start: refine (and a
+            # second refine after the verification cycle) steps from exactly one cycle
+            every = plan.cycle_years if s.name in ("ai_cycle", "ai_verify") else None
             rec = elm.run(case, n, start, mode=mode, label=label, restart_every=every)
             assert not isinstance(rec, list)
             last = rec.folder / rec.restarts[-1]
             s.chunks.append(Chunk(label, n, rec.wall_s, str(last.relative_to(folder)),
                                   [str((rec.folder / h).relative_to(folder)) for h in rec.history],
                                   rec.warnings[:20]))  # fmt: skip
-            if s.name == "ai_cycle" and every:
+            if every:
                 s.output = str((rec.folder / rec.restarts[0]).relative_to(folder))
             save(folder, plan)
         s.output = s.output or s.chunks[-1].restart
