@@ -57,8 +57,23 @@ void probe_hdf5_header(const std::string& path) {
     }
     ::_exit(0);
   }
+  // HDF5 can also loop forever on a damaged file (seen in the fuzzer; netCDF4-python hangs
+  // on it too): a header that takes longer than the limit is a damaged file
+  const char* limit_env = std::getenv("ELMAI_OPEN_PROBE_SECONDS");
+  const double limit = limit_env ? std::atof(limit_env) : 20.0;
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (double waited = 0.0;; waited += 0.005) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return;
+    if (waited > limit) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      throw Error(ErrorKind::Format, "'" + path + "' is a damaged NetCDF-4 file: the HDF5 library did not finish " +
+                                         "reading its header in " + std::to_string(static_cast<int>(limit)) + " s");
+    }
+    ::usleep(5000);
   }
   if (WIFSIGNALED(status))
     throw Error(ErrorKind::Format, "'" + path + "' is a damaged NetCDF-4 file: the HDF5 library crashed reading " +

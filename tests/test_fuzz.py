@@ -130,3 +130,27 @@ def test_a_netcdf4_file_that_crashes_hdf5_is_an_error_not_a_crash(tmp_path: Path
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("ERROR")]
     assert len(lines) == 3 and all(str(damaged) in ln for ln in lines), done.stdout
+
+
+def test_a_netcdf4_file_on_which_hdf5_loops_forever_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """A fuzzed NetCDF-4 file (tests/data/looping_netcdf4.nc.gz, 879 zeroed bytes) on which
+    HDF5 never returns from opening (netCDF4-python hangs on it too): the header probe gives
+    up after ELMAI_OPEN_PROBE_SECONDS (default 20) and says so in one line."""
+    import gzip
+    import os
+
+    looping = tmp_path / "looping.nc"
+    looping.write_bytes(gzip.decompress((ROOT / "tests" / "data" / "looping_netcdf4.nc.gz").read_bytes()))
+    script = textwrap.dedent(f"""
+        import elmai
+        from elmai.errors import FileFormatError
+        try:
+            elmai.open_restart({str(looping)!r})
+        except FileFormatError as e:
+            print("ERROR", e)
+    """)
+    env = dict(os.environ, ELMAI_OPEN_PROBE_SECONDS="2")
+    cmd = [sys.executable, "-c", script]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "did not finish reading its header in 2 s" in done.stdout and str(looping) in done.stdout
