@@ -302,6 +302,8 @@ def render_region(name: str, bench: Path, summary: Path) -> tuple[str | None, li
         if b is None and (RESULTS / f"{part}.json").is_file():  # committed results of hours-long runs
             path = RESULTS / f"{part}.json"
             b = _load(path)
+            if b is not None and part not in SPECIAL and "figures" not in b:
+                b = None  # an app's own summary (e.g. results/hydrology.json), not a bench's figures
         if b is None:
             missing.append(path)
         else:
