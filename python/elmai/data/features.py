@@ -94,13 +94,12 @@ def read_cell_pools(path: str | os.PathLike[str]) -> CellPools:
 def _check_maps(sub: Subgrid, dims: dict[str, int], path: str | os.PathLike[str]) -> None:
     """The subgrid maps the spin-up reads: one value per gridcell, column or pft, and every
     index inside its dimension (a corrupted map would index another cell's pools)."""
-    levels = {"gridcell": "gridcell", "column": "column", "pft": "pft"}
     for field_name in ("gridcell_lat", "gridcell_lon", "column_landunit_type", "column_gridcell",
                        "column_weight", "pft_column", "pft_type", "pft_weight_column"):  # fmt: skip
         values = getattr(sub, field_name)
         if values is None:
             continue
-        dim = levels[field_name.split("_")[0]]
+        dim = field_name.split("_")[0]  # gridcell_*, column_*, pft_*: the dimension it runs along
         if values.shape != (dims.get(dim, -1),):
             raise ShapeError(
                 f"'{path}': {sub.source_variable(field_name)} has shape {values.shape}, expected "

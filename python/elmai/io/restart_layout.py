@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from elmai.io import elm_names as N
+from elmai.io.soil_levels import DZSOI_DECOMP
 
 # Dimensions of ELM's restart that do not depend on the grid (the real file's sizes)
 ELM_RESTART_DIMS: dict[str, int] = {
@@ -206,8 +207,6 @@ def column_summaries(
     averaged over the column with pfts1d_wtcol (p2c), vertically resolved terms integrated
     over nlevdecomp with dzsoi_decomp, column terms as they are. Optional (crop) terms are
     added where present. `special` columns (e.g. lakes holding fill) get ELM's spval."""
-    from elmai.io.soil_levels import DZSOI_DECOMP
-
     ncol = sg.col_l.size
     out: dict[str, tuple] = {}
     for name in names:

@@ -21,7 +21,7 @@ from elmai.io.restart import open_restart
 from elmai.io.soil_levels import DZSOI_DECOMP, stock
 from elmai.spinup.merge import ALL_POOLS, Stoichiometry, ad_inflation
 from elmai.spinup.newton import newton_pools
-from elmai.spinup.run import _beside, case_params, write_checked
+from elmai.spinup.run import _beside, case_params, refuse_overwriting_inputs, write_checked
 
 DEAD_WOOD = TISSUES.dead_wood_index  # the slow PFT pools (indices into features.PFT_POOLS)
 CHANGE_GROUPS = {"dead wood": None, "cwd": "cwd", "soil3": "soil3", "soil4": "soil4"}
@@ -206,9 +206,7 @@ def refine_spinup(
     `elmai spinup`; neither input is modified; nothing is written unless every check passes
     (or `force`)."""
     start, end, out = Path(start), Path(end), Path(out)
-    for given in (start, end):
-        if out.resolve() == given.resolve():
-            raise ElmaiError(f"--out '{out}' is an input restart: elmai never modifies its input")
+    refuse_overwriting_inputs(out, start, end)
     state = RefineState(
         start, end, out, cycle_years(start, end, years), case_params(start, params), force, forcing, history
     )

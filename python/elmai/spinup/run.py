@@ -278,6 +278,13 @@ def merge_write_check(state: SpinupState) -> tuple[bool, str]:
     return ok, table
 
 
+def refuse_overwriting_inputs(out: Path, *inputs: Path) -> None:
+    """`--out` must not be any input restart: elmai never modifies its input."""
+    for given in inputs:
+        if out.resolve() == given.resolve():
+            raise ElmaiError(f"--out '{out}' is an input restart: elmai never modifies its input")
+
+
 def ai_spinup(
     restart: str | os.PathLike[str],
     model_file: str | os.PathLike[str],
@@ -297,8 +304,7 @@ def ai_spinup(
     rename). The input is never modified; nothing is written unless every stage passes
     (or `force`)."""
     restart, out = Path(restart), Path(out)
-    if out.resolve() == restart.resolve():
-        raise ElmaiError(f"--out '{out}' is the input restart: elmai never modifies its input")
+    refuse_overwriting_inputs(out, restart)
     forc = _beside(restart, "*.datm.forcing.nc", forcing, "forcing")
     surf = _beside(restart, "surfdata_*.nc", surfdata, "surfdata")
     prm = case_params(restart, params)
