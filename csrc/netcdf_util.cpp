@@ -36,14 +36,17 @@ bool may_fork() {
 // in its link table (H5G__link_release_table) on a NetCDF-4 file with flipped bytes. So a
 // NetCDF-4 file's header is first read in a forked child; a child killed by a signal means
 // a damaged file, reported as an error instead of taking the host process down.
-void probe_hdf5_header(const std::string& path) {
+// Returns netcdf-c's status of the child's open (NC_NOERR also when no child could be made):
+// a file the child could not open is never opened again in this process.
+int probe_hdf5_header(const std::string& path) {
   const pid_t pid = ::fork();
-  if (pid < 0) return;  // no child: open in this process as before
+  if (pid < 0) return NC_NOERR;  // no child: open in this process as before
   if (pid == 0) {
     const int devnull = ::open("/dev/null", O_WRONLY);
     if (devnull >= 0) ::dup2(devnull, 2);  // HDF5's own complaints are the parent's to tell
     int id = -1;
-    if (nc_open(path.c_str(), NC_NOWRITE, &id) == NC_NOERR) {
+    const int opened = nc_open(path.c_str(), NC_NOWRITE, &id);
+    if (opened == NC_NOERR) {
       int nvars = 0;
       nc_inq_nvars(id, &nvars);
       for (int v = 0; v < nvars; ++v) {
@@ -55,7 +58,7 @@ void probe_hdf5_header(const std::string& path) {
       }
       nc_close(id);
     }
-    ::_exit(0);
+    ::_exit(opened == NC_NOERR ? 0 : (-opened) & 0xff);  // netcdf-c's errors are small negatives
   }
   // HDF5 can also loop forever on a damaged file (seen in the fuzzer; netCDF4-python hangs
   // on it too): a header that takes longer than the limit is a damaged file
@@ -65,7 +68,7 @@ void probe_hdf5_header(const std::string& path) {
   for (double waited = 0.0;; waited += 0.005) {
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
     if (done == pid) break;
-    if (done < 0 && errno != EINTR) return;
+    if (done < 0 && errno != EINTR) return NC_NOERR;
     if (waited > limit) {
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -78,6 +81,7 @@ void probe_hdf5_header(const std::string& path) {
   if (WIFSIGNALED(status))
     throw Error(ErrorKind::Format, "'" + path + "' is a damaged NetCDF-4 file: the HDF5 library crashed reading " +
                                        "its header (signal " + std::to_string(WTERMSIG(status)) + ")");
+  return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? -WEXITSTATUS(status) : NC_NOERR;
 }
 
 }  // namespace
@@ -197,8 +201,9 @@ Handle open_readonly(const std::string& path) {
   }
   int ncid = -1;
   const auto guard = lock();  // held across the fork: no other thread is inside netcdf-c/HDF5
-  if (is_hdf5_file(path) && may_fork()) probe_hdf5_header(path);
-  int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
+  int status = NC_NOERR;
+  if (is_hdf5_file(path) && may_fork()) status = probe_hdf5_header(path);
+  if (status == NC_NOERR) status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
   if (status == NC_ENOTNC || status == NC_EHDFERR || status == NC_EINVAL || status == NC_ENOMEM ||
       status == NC_EVARSIZE || status == NC_ENOTBUILT)
     throw Error(ErrorKind::Format, "'" + path + "' is not a readable NetCDF file (" +
